@@ -1,0 +1,46 @@
+/**
+ * The server secret (DESIGN §5): one 32-byte key in a file outside the
+ * database, from which the argon2 pepper and the mail-payload key are derived
+ * (HKDF-SHA256), so neither is ever stored next to the data it protects.
+ */
+import { createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface ServerSecret {
+  /** Identifies the key without revealing it; the database remembers it. */
+  readonly keyId: string;
+  readonly pepper: Buffer;
+  readonly payloadKey: Buffer;
+}
+
+const KEY_BYTES = 32;
+
+export function deriveServerSecret(key: Buffer): ServerSecret {
+  const derive = (label: string) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `umpin/${label}`, 32));
+  return Object.freeze({
+    keyId: createHash('sha256').update(derive('key-id')).digest('hex').slice(0, 16),
+    pepper: derive('argon2-pepper'),
+    payloadKey: derive('mail-payload'),
+  });
+}
+
+/** Reads the key file, creating it (mode 0600, never overwriting) on first start. */
+export function loadOrCreateServerSecret(path: string): { secret: ServerSecret; created: boolean } {
+  let created = false;
+  let encoded: string;
+  try {
+    encoded = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    encoded = `${randomBytes(KEY_BYTES).toString('base64')}\n`;
+    writeFileSync(path, encoded, { mode: 0o600, flag: 'wx' });
+    created = true;
+  }
+  const key = Buffer.from(encoded.trim(), 'base64');
+  if (key.length !== KEY_BYTES) {
+    throw new TypeError(`UMPIN_SECRET_FILE (${path}) does not hold a ${KEY_BYTES}-byte base64 key; restore the file this database was created with.`);
+  }
+  return { secret: deriveServerSecret(key), created };
+}

@@ -1,0 +1,231 @@
+/**
+ * Every outcome the service reports, in one catalogue (DESIGN §1.4).
+ *
+ * Each class knows its wire form: the SOAP fault code, the EWS response code,
+ * the HTTP status and the log level. `soap/render.ts` is the one place that
+ * turns them into XML; nothing else builds a fault.
+ *
+ * Messages are plain sentences for a person. They never hold a PIN, a
+ * password, SQL, a path or a stack trace.
+ */
+import type { PinRuleFailure } from './pin/index.ts';
+
+export type SoapFaultCode = 'Client' | 'Server' | 'VersionMismatch' | 'MustUnderstand';
+
+export type EwsResponseCode =
+  | 'ErrorSchemaValidation'
+  | 'ErrorInvalidRequest'
+  | 'ErrorAccessDenied'
+  | 'ErrorUserNotUnifiedMessagingEnabled'
+  | 'ErrorUnifiedMessagingRequestFailed'
+  | 'ErrorServerBusy'
+  | 'ErrorInternalServerError';
+
+export type ErrorCode =
+  | 'ERR_SOAP_VERSION_MISMATCH'
+  | 'ERR_SOAP_MUST_UNDERSTAND'
+  | 'ERR_SOAP_SCHEMA'
+  | 'ERR_REQUEST_INVALID'
+  | 'ERR_REQUEST_MEDIA_TYPE'
+  | 'ERR_REQUEST_TOO_LARGE'
+  | 'ERR_AUTH_FAILED'
+  | 'ERR_MAILBOX_NOT_ENABLED'
+  | 'ERR_MAILBOX_NOT_FOUND'
+  | 'ERR_PIN_NO_CANDIDATE'
+  | 'ERR_PIN_POLICY'
+  | 'ERR_MAIL_HANDOFF'
+  | 'ERR_SERVER_BUSY'
+  | 'ERR_INTERNAL';
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+export abstract class UmpinError extends Error {
+  abstract readonly code: ErrorCode;
+  abstract readonly faultCode: SoapFaultCode;
+  /** Absent for VersionMismatch / MustUnderstand: SOAP 1.1 §4.4 keeps `detail` for Body errors. */
+  abstract readonly responseCode: EwsResponseCode | undefined;
+  readonly httpStatus: number = 500;
+  readonly logLevel: LogLevel = 'info';
+  /** Extra response headers the HTTP layer must send with this fault. */
+  readonly httpHeaders: Readonly<Record<string, string>> = {};
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class SoapVersionMismatch extends UmpinError {
+  readonly code = 'ERR_SOAP_VERSION_MISMATCH';
+  readonly faultCode = 'VersionMismatch';
+  readonly responseCode = undefined;
+  override readonly httpStatus: number;
+  constructor(message = 'This service speaks SOAP 1.1 only; send a SOAP 1.1 envelope (namespace http://schemas.xmlsoap.org/soap/envelope/) as text/xml.', httpStatus = 500) {
+    super(message);
+    this.httpStatus = httpStatus;
+  }
+}
+
+export class SoapMustUnderstand extends UmpinError {
+  readonly code = 'ERR_SOAP_MUST_UNDERSTAND';
+  readonly faultCode = 'MustUnderstand';
+  readonly responseCode = undefined;
+  constructor(headerName: string) {
+    super(`The header ${headerName} is marked mustUnderstand but this service does not understand it; remove it or its mustUnderstand attribute.`);
+  }
+}
+
+/** The envelope is not well-formed or not the shape of a ResetPIN request. */
+export class SoapSchemaViolation extends UmpinError {
+  readonly code = 'ERR_SOAP_SCHEMA';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorSchemaValidation';
+}
+
+/** The HTTP request around the envelope is wrong (SOAPAction, charset, unsupported operation). */
+export class InvalidRequest extends UmpinError {
+  readonly code = 'ERR_REQUEST_INVALID';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorInvalidRequest';
+}
+
+export class UnsupportedMediaType extends UmpinError {
+  readonly code = 'ERR_REQUEST_MEDIA_TYPE';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorInvalidRequest';
+  override readonly httpStatus = 415;
+}
+
+export class RequestTooLarge extends UmpinError {
+  readonly code = 'ERR_REQUEST_TOO_LARGE';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorInvalidRequest';
+  override readonly httpStatus = 413;
+  // The server stops reading at the limit, so the connection cannot be reused.
+  override readonly httpHeaders = { connection: 'close' };
+  constructor(limitBytes: number) {
+    super(`The request body is larger than this service accepts (${limitBytes} bytes); a ResetPIN request is a few hundred bytes.`);
+  }
+}
+
+/** One message for an unknown user, a wrong password and missing credentials (STYLE 6). */
+export class AuthenticationFailed extends UmpinError {
+  readonly code = 'ERR_AUTH_FAILED';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorAccessDenied';
+  override readonly httpStatus = 401;
+  override readonly httpHeaders: Readonly<Record<string, string>>;
+  constructor(realm: string, options?: { cause?: unknown }) {
+    super('The user name or password is incorrect; sign in with your mailbox credentials.', options);
+    this.httpHeaders = { 'www-authenticate': `Basic realm="${realm}", charset="UTF-8"` };
+  }
+}
+
+export class MailboxNotEnabled extends UmpinError {
+  readonly code = 'ERR_MAILBOX_NOT_ENABLED';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorUserNotUnifiedMessagingEnabled';
+  constructor() {
+    super('Your mailbox is not enabled for voice mail; ask your administrator to enable it.');
+  }
+}
+
+/** An administrator named a mailbox that does not exist (CLI only; never on the wire for a caller). */
+export class MailboxNotFound extends UmpinError {
+  readonly code = 'ERR_MAILBOX_NOT_FOUND';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorUserNotUnifiedMessagingEnabled';
+  constructor(login: string) {
+    super(`There is no voice mail mailbox for "${login}"; enable one with: umpin mailbox enable ${login} --email <address> --extension <digits>`);
+  }
+}
+
+export class NoPinSatisfiesPolicy extends UmpinError {
+  readonly code = 'ERR_PIN_NO_CANDIDATE';
+  readonly faultCode = 'Server';
+  readonly responseCode = 'ErrorUnifiedMessagingRequestFailed';
+  override readonly logLevel = 'warn';
+  constructor() {
+    super('No new PIN could be found that satisfies your PIN policy; your old PIN still works. Ask your administrator to review the policy.');
+  }
+}
+
+/** A chosen PIN broke one or more rules; every failed rule is listed. */
+export class PinPolicyViolated extends UmpinError {
+  readonly code = 'ERR_PIN_POLICY';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorInvalidRequest';
+  readonly failures: readonly PinRuleFailure[];
+  constructor(failures: readonly PinRuleFailure[]) {
+    super(`The PIN does not meet the PIN policy: ${failures.map((f) => f.message).join(' ')}`);
+    this.failures = failures;
+  }
+}
+
+/** Why a hand-off failed, kept from the peer (STYLE 10): the outbox decides retry from these, never from text. */
+export interface HandOffFacts {
+  readonly permanent: boolean;
+  readonly responseCode?: number;
+  readonly reply?: string;
+}
+
+export class MailHandOffFailed extends UmpinError {
+  readonly code = 'ERR_MAIL_HANDOFF';
+  readonly faultCode = 'Server';
+  readonly responseCode = 'ErrorUnifiedMessagingRequestFailed';
+  override readonly logLevel = 'warn';
+  readonly facts: HandOffFacts;
+  constructor(facts: HandOffFacts, options?: { cause?: unknown }) {
+    super(
+      facts.permanent
+        ? 'The e-mail with your new PIN was refused, so your PIN was not changed and your old PIN still works. Ask your administrator to check your e-mail address.'
+        : 'The e-mail with your new PIN could not be sent now, so your PIN was not changed and your old PIN still works. Try again in a few minutes.',
+      options,
+    );
+    this.facts = facts;
+  }
+}
+
+export class ServerBusy extends UmpinError {
+  readonly code = 'ERR_SERVER_BUSY';
+  readonly faultCode = 'Server';
+  readonly responseCode = 'ErrorServerBusy';
+  override readonly httpStatus = 503;
+  override readonly httpHeaders: Readonly<Record<string, string>>;
+  constructor(retryAfterSeconds: number, message = 'The service is busy; try again in a few seconds.') {
+    super(message);
+    this.httpHeaders = { 'retry-after': String(retryAfterSeconds) };
+  }
+}
+
+/** Anything unexpected. The cause goes to the log only; the caller sees a generic sentence. */
+export class InternalError extends UmpinError {
+  readonly code = 'ERR_INTERNAL';
+  readonly faultCode = 'Server';
+  readonly responseCode = 'ErrorInternalServerError';
+  override readonly logLevel = 'error';
+  constructor(options?: { cause?: unknown }) {
+    super('The service failed to process the request; try again later, and tell your administrator if it keeps failing.', options);
+  }
+}
+
+export type AnyUmpinError =
+  | SoapVersionMismatch
+  | SoapMustUnderstand
+  | SoapSchemaViolation
+  | InvalidRequest
+  | UnsupportedMediaType
+  | RequestTooLarge
+  | AuthenticationFailed
+  | MailboxNotEnabled
+  | MailboxNotFound
+  | NoPinSatisfiesPolicy
+  | PinPolicyViolated
+  | MailHandOffFailed
+  | ServerBusy
+  | InternalError;
+
+/** Known errors pass through; anything else becomes an InternalError that keeps the original as `cause`. */
+export function toUmpinError(error: unknown): AnyUmpinError {
+  return error instanceof UmpinError ? (error as AnyUmpinError) : new InternalError({ cause: error });
+}

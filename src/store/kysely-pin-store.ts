@@ -1,0 +1,242 @@
+/**
+ * PinStore on Kysely: the single query code path every engine shares.
+ */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { PinPolicy } from '../pin/index.ts';
+import type { AuditTable, Database, PolicyTable } from './schema.ts';
+import type {
+  ActivationResult,
+  AuditEvent,
+  BindKeyResult,
+  MailboxState,
+  NewMailbox,
+  PendingPinChange,
+  PinStore,
+  StoredAuditEvent,
+} from './pin-store.ts';
+
+const SERVER_KEY_ID = 'server_key_id';
+
+export class KyselyPinStore implements PinStore {
+  readonly #db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async bindServerKey(keyId: string): Promise<BindKeyResult> {
+    const inserted = await this.#db.insertInto('umpin_meta').values({ key: SERVER_KEY_ID, value: keyId })
+      .onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return { status: 'bound' };
+    const row = await this.#db.selectFrom('umpin_meta').select('value').where('key', '=', SERVER_KEY_ID).executeTakeFirstOrThrow();
+    return row.value === keyId ? { status: 'matched' } : { status: 'mismatch', expected: row.value };
+  }
+
+  async addUser(login: string, passwordVerifier: string, now: Date): Promise<boolean> {
+    const at = now.toISOString();
+    const result = await this.#db.insertInto('users').values({ login, password_verifier: passwordVerifier, created_at: at, updated_at: at })
+      .onConflict((oc) => oc.column('login').doNothing()).executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async findPasswordVerifier(login: string): Promise<string | undefined> {
+    const row = await this.#db.selectFrom('users').select('password_verifier').where('login', '=', login).executeTakeFirst();
+    return row?.password_verifier;
+  }
+
+  async findPolicy(name: string): Promise<PinPolicy | undefined> {
+    const row = await this.#db.selectFrom('policies').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && toPolicy(row);
+  }
+
+  async listPolicies(): Promise<PinPolicy[]> {
+    const rows = await this.#db.selectFrom('policies').selectAll().orderBy('name').execute();
+    return rows.map(toPolicy);
+  }
+
+  async createMailbox(mailbox: NewMailbox, now: Date): Promise<boolean> {
+    const result = await this.#db.insertInto('mailboxes').values({
+      login: mailbox.login,
+      email: mailbox.email,
+      extension: mailbox.extension,
+      language: mailbox.language,
+      policy_name: mailbox.policyName,
+      pin_salt: mailbox.pinSalt,
+      pin_verifier: null,
+      pin_set_at: null,
+      pin_expired: 1,
+      first_time_user: 1,
+      locked_out: 0,
+      failed_logons: 0,
+      pin_generation: 0,
+      created_at: now.toISOString(),
+    }).onConflict((oc) => oc.column('login').doNothing()).executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async findMailbox(login: string): Promise<MailboxState | undefined> {
+    const row = await this.#db.selectFrom('mailboxes')
+      .innerJoin('policies', 'policies.name', 'mailboxes.policy_name')
+      .selectAll('policies')
+      .select([
+        'mailboxes.login', 'mailboxes.email', 'mailboxes.extension', 'mailboxes.language', 'mailboxes.pin_salt',
+        'mailboxes.pin_verifier', 'mailboxes.pin_set_at', 'mailboxes.pin_expired', 'mailboxes.first_time_user',
+        'mailboxes.locked_out', 'mailboxes.failed_logons', 'mailboxes.pin_generation',
+      ])
+      .where('mailboxes.login', '=', login)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      login: row.login,
+      email: row.email,
+      extension: row.extension,
+      language: row.language,
+      policy: toPolicy(row),
+      pinSalt: row.pin_salt,
+      hasPin: row.pin_verifier !== null,
+      pinSetAt: row.pin_set_at === null ? null : new Date(row.pin_set_at),
+      pinExpired: row.pin_expired === 1,
+      firstTimeUser: row.first_time_user === 1,
+      lockedOut: row.locked_out === 1,
+      failedLogons: row.failed_logons,
+      pinGeneration: row.pin_generation,
+    };
+  }
+
+  async findRememberedPinVerifiers(login: string): Promise<Buffer[]> {
+    const current = await this.#db.selectFrom('mailboxes').select('pin_verifier').where('login', '=', login).executeTakeFirst();
+    const history = await this.#db.selectFrom('pin_history').select('pin_verifier').where('login', '=', login).orderBy('id', 'desc').execute();
+    return [...(current?.pin_verifier ? [current.pin_verifier] : []), ...history.map((h) => h.pin_verifier)];
+  }
+
+  async beginPinChange(change: PendingPinChange, now: Date): Promise<boolean> {
+    const result = await this.#db.insertInto('pending_pin_changes').values({
+      id: change.id,
+      login: change.login,
+      reason: change.reason,
+      new_pin_verifier: change.newPinVerifier,
+      sealed_mail: change.sealedMail,
+      base_generation: change.baseGeneration,
+      owner_host: change.ownerHost,
+      owner_pid: change.ownerPid,
+      lease_until: change.leaseUntil.toISOString(),
+      actor: change.actor,
+      source: change.source,
+      created_at: now.toISOString(),
+    }).onConflict((oc) => oc.column('login').doNothing()).executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  activatePinChange(id: string, now: Date, audit: AuditEvent): Promise<ActivationResult> {
+    return this.#db.transaction().execute(async (trx) => {
+      // A write first, so SQLite takes its write lock at once instead of upgrading a read lock later.
+      const pending = await trx.deleteFrom('pending_pin_changes').where('id', '=', id)
+        .returning(['login', 'new_pin_verifier', 'base_generation']).executeTakeFirst();
+      if (!pending) return 'gone';
+      const mailbox = await trx.selectFrom('mailboxes')
+        .innerJoin('policies', 'policies.name', 'mailboxes.policy_name')
+        .select(['mailboxes.pin_verifier', 'mailboxes.pin_generation', 'policies.pin_history_count'])
+        .where('mailboxes.login', '=', pending.login).executeTakeFirstOrThrow();
+      if (mailbox.pin_generation !== pending.base_generation) {
+        await insertAudit(trx, { ...audit, outcome: 'superseded' });
+        return 'superseded';
+      }
+      const at = now.toISOString();
+      if (mailbox.pin_verifier !== null) {
+        await trx.insertInto('pin_history').values({ login: pending.login, pin_verifier: mailbox.pin_verifier, retired_at: at }).execute();
+        const keep = trx.selectFrom('pin_history').select('id').where('login', '=', pending.login)
+          .orderBy('id', 'desc').limit(mailbox.pin_history_count);
+        await trx.deleteFrom('pin_history').where('login', '=', pending.login).where('id', 'not in', keep).execute();
+      }
+      const updated = await trx.updateTable('mailboxes').set({
+        pin_verifier: pending.new_pin_verifier,
+        pin_set_at: at,
+        pin_expired: 1,
+        locked_out: 0,
+        failed_logons: 0,
+        pin_generation: sql<number>`pin_generation + 1`,
+      }).where('login', '=', pending.login).where('pin_generation', '=', pending.base_generation).executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) throw new Error(`mailbox ${pending.login} changed during activation`);
+      await insertAudit(trx, audit);
+      return 'activated';
+    });
+  }
+
+  async discardPinChange(id: string, audit: AuditEvent): Promise<boolean> {
+    return this.#db.transaction().execute(async (trx) => {
+      const gone = await trx.deleteFrom('pending_pin_changes').where('id', '=', id).executeTakeFirst();
+      if (Number(gone.numDeletedRows) !== 1) return false;
+      await insertAudit(trx, audit);
+      return true;
+    });
+  }
+
+  async findAbandonedPinChanges(now: Date, host: string, isProcessAlive: (pid: number) => boolean) {
+    const rows = await this.#db.selectFrom('pending_pin_changes')
+      .select(['id', 'login', 'reason', 'owner_pid', 'owner_host', 'lease_until']).execute();
+    return rows
+      .filter((r) => r.lease_until < now.toISOString() || (r.owner_host === host && !isProcessAlive(r.owner_pid)))
+      .map((r) => ({ id: r.id, login: r.login, reason: r.reason as PendingPinChange['reason'], ownerPid: r.owner_pid }));
+  }
+
+  async countPendingPinChanges(login?: string): Promise<number> {
+    let query = this.#db.selectFrom('pending_pin_changes').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (login !== undefined) query = query.where('login', '=', login);
+    return Number((await query.executeTakeFirstOrThrow()).n);
+  }
+
+  async appendAudit(event: AuditEvent): Promise<void> {
+    await insertAudit(this.#db, event);
+  }
+
+  async listAudit(filter: { login?: string; since?: Date; limit?: number }): Promise<StoredAuditEvent[]> {
+    let query = this.#db.selectFrom('audit_events').selectAll().orderBy('id', 'asc');
+    if (filter.login !== undefined) query = query.where('login', '=', filter.login);
+    if (filter.since !== undefined) query = query.where('at', '>=', filter.since.toISOString());
+    if (filter.limit !== undefined) query = query.limit(filter.limit);
+    return (await query.execute()).map(toAuditEvent);
+  }
+
+  async close(): Promise<void> {
+    await this.#db.destroy();
+  }
+}
+
+async function insertAudit(db: Kysely<Database>, event: AuditEvent): Promise<void> {
+  await db.insertInto('audit_events').values({
+    at: event.at.toISOString(),
+    event: event.event,
+    outcome: event.outcome,
+    login: event.login,
+    actor: event.actor,
+    source: event.source,
+    detail: JSON.stringify(event.detail ?? {}),
+  }).execute();
+}
+
+function toAuditEvent(row: Selectable<AuditTable>): StoredAuditEvent {
+  return {
+    id: Number(row.id),
+    at: new Date(row.at),
+    event: row.event,
+    outcome: row.outcome,
+    login: row.login,
+    actor: row.actor,
+    source: row.source,
+    detail: JSON.parse(row.detail) as Record<string, string | number | boolean>,
+  };
+}
+
+function toPolicy(row: Selectable<PolicyTable>): PinPolicy {
+  return {
+    name: row.name,
+    minPinLength: row.min_pin_length,
+    pinLifetimeDays: row.pin_lifetime_days,
+    pinHistoryCount: row.pin_history_count,
+    allowCommonPatterns: row.allow_common_patterns === 1,
+    logonFailuresBeforePinReset: row.logon_failures_before_pin_reset,
+    maxLogonAttempts: row.max_logon_attempts,
+    resetPinText: row.reset_pin_text,
+    umEnabledText: row.um_enabled_text,
+  };
+}

@@ -1,0 +1,107 @@
+import { Migrator, sql, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { DEFAULT_POLICY } from '../pin/index.ts';
+
+export type Engine = 'sqlite' | 'postgres';
+
+/** Migrations live in code, numbered; an engine difference is a parameter, never a second file. */
+function migrations(engine: Engine): Record<string, Migration> {
+  const bytes = engine === 'postgres' ? 'bytea' : 'blob';
+  const autoId = engine === 'postgres' ? 'bigserial' : 'integer';
+  return {
+    '0001-initial': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.createTable('umpin_meta')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('users')
+          .addColumn('login', 'text', (c) => c.primaryKey())
+          .addColumn('password_verifier', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('policies')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('min_pin_length', 'integer', (c) => c.notNull())
+          .addColumn('pin_lifetime_days', 'integer')
+          .addColumn('pin_history_count', 'integer', (c) => c.notNull())
+          .addColumn('allow_common_patterns', 'integer', (c) => c.notNull())
+          .addColumn('logon_failures_before_pin_reset', 'integer')
+          .addColumn('max_logon_attempts', 'integer')
+          .addColumn('reset_pin_text', 'text', (c) => c.notNull())
+          .addColumn('um_enabled_text', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('mailboxes')
+          .addColumn('login', 'text', (c) => c.primaryKey())
+          .addColumn('email', 'text', (c) => c.notNull())
+          .addColumn('extension', 'text', (c) => c.notNull())
+          .addColumn('language', 'text', (c) => c.notNull())
+          .addColumn('policy_name', 'text', (c) => c.notNull().references('policies.name'))
+          .addColumn('pin_salt', sql.raw(bytes), (c) => c.notNull())
+          .addColumn('pin_verifier', sql.raw(bytes))
+          .addColumn('pin_set_at', 'text')
+          .addColumn('pin_expired', 'integer', (c) => c.notNull())
+          .addColumn('first_time_user', 'integer', (c) => c.notNull())
+          .addColumn('locked_out', 'integer', (c) => c.notNull())
+          .addColumn('failed_logons', 'integer', (c) => c.notNull())
+          .addColumn('pin_generation', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('pin_history')
+          .addColumn('id', sql.raw(autoId), (c) => (engine === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('login', 'text', (c) => c.notNull().references('mailboxes.login').onDelete('cascade'))
+          .addColumn('pin_verifier', sql.raw(bytes), (c) => c.notNull())
+          .addColumn('retired_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('pin_history_by_login').on('pin_history').columns(['login', 'id']).execute();
+        await db.schema.createTable('pending_pin_changes')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          // One pending change per mailbox: a second one is refused, never interleaved.
+          .addColumn('login', 'text', (c) => c.notNull().unique().references('mailboxes.login').onDelete('cascade'))
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('new_pin_verifier', sql.raw(bytes), (c) => c.notNull())
+          .addColumn('sealed_mail', sql.raw(bytes))
+          .addColumn('base_generation', 'integer', (c) => c.notNull())
+          .addColumn('owner_host', 'text', (c) => c.notNull())
+          .addColumn('owner_pid', 'integer', (c) => c.notNull())
+          .addColumn('lease_until', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('audit_events')
+          .addColumn('id', sql.raw(autoId), (c) => (engine === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('event', 'text', (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('login', 'text')
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('detail', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('audit_by_login').on('audit_events').columns(['login', 'at']).execute();
+        await db.insertInto('policies' as never).values({
+          name: DEFAULT_POLICY.name,
+          min_pin_length: DEFAULT_POLICY.minPinLength,
+          pin_lifetime_days: DEFAULT_POLICY.pinLifetimeDays,
+          pin_history_count: DEFAULT_POLICY.pinHistoryCount,
+          allow_common_patterns: DEFAULT_POLICY.allowCommonPatterns ? 1 : 0,
+          logon_failures_before_pin_reset: DEFAULT_POLICY.logonFailuresBeforePinReset,
+          max_logon_attempts: DEFAULT_POLICY.maxLogonAttempts,
+          reset_pin_text: DEFAULT_POLICY.resetPinText,
+          um_enabled_text: DEFAULT_POLICY.umEnabledText,
+        } as never).execute();
+      },
+    },
+  };
+}
+
+export async function migrateToLatest(db: Kysely<unknown>, engine: Engine): Promise<MigrationResultSet> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations(engine) },
+    migrationTableName: 'umpin_migration',
+    migrationLockTableName: 'umpin_migration_lock',
+  });
+  return migrator.migrateToLatest();
+}

@@ -1,0 +1,104 @@
+/**
+ * The one storage interface (STYLE 8), phrased in the operations' words.
+ * Engines live behind it (sqlite/ now, postgres/ later) on one Kysely code path.
+ */
+import type { PinPolicy } from '../pin/index.ts';
+
+export interface MailboxState {
+  readonly login: string;
+  readonly email: string;
+  readonly extension: string;
+  readonly language: string;
+  readonly policy: PinPolicy;
+  readonly pinSalt: Buffer;
+  readonly hasPin: boolean;
+  readonly pinSetAt: Date | null;
+  readonly pinExpired: boolean;
+  readonly firstTimeUser: boolean;
+  readonly lockedOut: boolean;
+  readonly failedLogons: number;
+  readonly pinGeneration: number;
+}
+
+export interface NewMailbox {
+  readonly login: string;
+  readonly email: string;
+  readonly extension: string;
+  readonly language: string;
+  readonly policyName: string;
+  readonly pinSalt: Buffer;
+}
+
+export type PinChangeReason = 'reset' | 'welcome';
+
+/** A new PIN waiting for its mail to be handed off (DESIGN §2 step 4). */
+export interface PendingPinChange {
+  readonly id: string;
+  readonly login: string;
+  readonly reason: PinChangeReason;
+  readonly newPinVerifier: Buffer;
+  readonly sealedMail: Buffer;
+  readonly baseGeneration: number;
+  readonly ownerHost: string;
+  readonly ownerPid: number;
+  /** After this a sweeper may discard the change as abandoned. */
+  readonly leaseUntil: Date;
+  readonly actor: string;
+  readonly source: string;
+}
+
+export interface AuditEvent {
+  readonly at: Date;
+  readonly event: string;
+  readonly outcome: string;
+  readonly login: string | null;
+  /** Who acted: a login, `admin` (the CLI) or `system`. */
+  readonly actor: string;
+  /** Where from: a client address, `cli` or `system`. */
+  readonly source: string;
+  /** Never a PIN, a password or a verifier. */
+  readonly detail?: Readonly<Record<string, string | number | boolean>>;
+}
+
+export interface StoredAuditEvent extends AuditEvent {
+  readonly id: number;
+}
+
+export type BindKeyResult = { readonly status: 'bound' | 'matched' } | { readonly status: 'mismatch'; readonly expected: string };
+
+export type ActivationResult = 'activated' | 'gone' | 'superseded';
+
+export interface PinStore {
+  /** Records the server secret's id on first use; later calls say whether the same secret is in use. */
+  bindServerKey(keyId: string): Promise<BindKeyResult>;
+
+  addUser(login: string, passwordVerifier: string, now: Date): Promise<boolean>;
+  findPasswordVerifier(login: string): Promise<string | undefined>;
+
+  findPolicy(name: string): Promise<PinPolicy | undefined>;
+  listPolicies(): Promise<PinPolicy[]>;
+
+  createMailbox(mailbox: NewMailbox, now: Date): Promise<boolean>;
+  findMailbox(login: string): Promise<MailboxState | undefined>;
+  /** The current PIN's verifier (if any) first, then the history's, newest first. */
+  findRememberedPinVerifiers(login: string): Promise<Buffer[]>;
+
+  /** False when another change of the same mailbox is pending. */
+  beginPinChange(change: PendingPinChange, now: Date): Promise<boolean>;
+  /**
+   * In one transaction: the pending verifier becomes the PIN, the old one goes
+   * to history (trimmed to `historyCount`), the flags and counters are set,
+   * the sealed mail is wiped and `audit` is written.
+   */
+  activatePinChange(id: string, now: Date, audit: AuditEvent): Promise<ActivationResult>;
+  /** Discards a pending change (the old PIN stays) and writes `audit`. False if it was gone already. */
+  discardPinChange(id: string, audit: AuditEvent): Promise<boolean>;
+  /** Pending changes whose lease ran out or whose owner process on `host` is dead. */
+  findAbandonedPinChanges(now: Date, host: string, isProcessAlive: (pid: number) => boolean): Promise<Array<Pick<PendingPinChange, 'id' | 'login' | 'reason' | 'ownerPid'>>>;
+  countPendingPinChanges(login?: string): Promise<number>;
+
+  appendAudit(event: AuditEvent): Promise<void>;
+  listAudit(filter: { login?: string; since?: Date; limit?: number }): Promise<StoredAuditEvent[]>;
+
+  close(): Promise<void>;
+}

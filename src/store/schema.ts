@@ -1,0 +1,92 @@
+/**
+ * Table shapes, one code path for every engine (Kysely). Booleans are 0/1
+ * integers and timestamps ISO-8601 UTC text, so SQLite and PostgreSQL hold
+ * and sort the same values.
+ */
+import type { Generated } from 'kysely';
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface UserTable {
+  login: string;
+  password_verifier: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PolicyTable {
+  name: string;
+  min_pin_length: number;
+  pin_lifetime_days: number | null;
+  pin_history_count: number;
+  allow_common_patterns: number;
+  logon_failures_before_pin_reset: number | null;
+  max_logon_attempts: number | null;
+  reset_pin_text: string;
+  um_enabled_text: string;
+}
+
+export interface MailboxTable {
+  login: string;
+  email: string;
+  extension: string;
+  language: string;
+  policy_name: string;
+  pin_salt: Buffer;
+  pin_verifier: Buffer | null;
+  pin_set_at: string | null;
+  pin_expired: number;
+  first_time_user: number;
+  locked_out: number;
+  failed_logons: number;
+  /** Bumped by every PIN change; a pending change activates only on the generation it started from. */
+  pin_generation: number;
+  created_at: string;
+}
+
+export interface PinHistoryTable {
+  id: Generated<number>;
+  login: string;
+  pin_verifier: Buffer;
+  retired_at: string;
+}
+
+export interface PendingPinChangeTable {
+  id: string;
+  login: string;
+  reason: string;
+  new_pin_verifier: Buffer;
+  /** The mail with the PIN, AES-GCM sealed; null once handed off or abandoned. */
+  sealed_mail: Buffer | null;
+  base_generation: number;
+  owner_host: string;
+  owner_pid: number;
+  lease_until: string;
+  actor: string;
+  source: string;
+  created_at: string;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  at: string;
+  event: string;
+  outcome: string;
+  login: string | null;
+  actor: string;
+  source: string;
+  detail: string;
+}
+
+export interface Database {
+  umpin_meta: MetaTable;
+  users: UserTable;
+  policies: PolicyTable;
+  mailboxes: MailboxTable;
+  pin_history: PinHistoryTable;
+  pending_pin_changes: PendingPinChangeTable;
+  audit_events: AuditTable;
+}
