@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'ERR_AUTH_FAILED'
   | 'ERR_MAILBOX_NOT_ENABLED'
   | 'ERR_MAILBOX_NOT_FOUND'
+  | 'ERR_MAILBOX_EXISTS'
+  | 'ERR_ARGUMENT'
   | 'ERR_PIN_NO_CANDIDATE'
   | 'ERR_PIN_POLICY'
   | 'ERR_MAIL_HANDOFF'
@@ -140,6 +142,22 @@ export class MailboxNotFound extends UmpinError {
   }
 }
 
+export class MailboxAlreadyEnabled extends UmpinError {
+  readonly code = 'ERR_MAILBOX_EXISTS';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorInvalidRequest';
+  constructor(login: string) {
+    super(`The mailbox "${login}" is already enabled for voice mail and has a PIN.`);
+  }
+}
+
+/** An administrator's argument is invalid (CLI); the message names the argument and what it accepts. */
+export class InvalidArgument extends UmpinError {
+  readonly code = 'ERR_ARGUMENT';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorInvalidRequest';
+}
+
 export class NoPinSatisfiesPolicy extends UmpinError {
   readonly code = 'ERR_PIN_NO_CANDIDATE';
   readonly faultCode = 'Server';
@@ -219,6 +237,8 @@ export type AnyUmpinError =
   | AuthenticationFailed
   | MailboxNotEnabled
   | MailboxNotFound
+  | MailboxAlreadyEnabled
+  | InvalidArgument
   | NoPinSatisfiesPolicy
   | PinPolicyViolated
   | MailHandOffFailed

@@ -1,0 +1,131 @@
+/**
+ * Configuration from UMPIN_* environment variables, validated once into a
+ * frozen object. A bad value stops the start with a message that names the
+ * setting (STYLE 4: misconfiguration is a TypeError, not a fault).
+ */
+import { availableParallelism } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+
+export class ConfigError extends TypeError {
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(`${setting}: ${message}`);
+    this.setting = setting;
+  }
+}
+
+export interface Config {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly dataDir: string;
+  readonly database: { readonly engine: 'sqlite'; readonly file: string };
+  readonly secretFile: string;
+  readonly pickupDir: string;
+  readonly publicUrl: string | undefined;
+  readonly bodyLimit: number;
+  readonly mailFrom: string;
+  readonly mailTimeoutMs: number;
+  readonly realm: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly kdfConcurrency: number;
+}
+
+/** Each setting, its default and meaning: the README's configuration table is written from this. */
+export const SETTINGS = {
+  UMPIN_LISTEN: { default: '127.0.0.1:8080', help: 'host:port to serve on ([::1]:8080 for IPv6)' },
+  UMPIN_DATA_DIR: { default: './var', help: 'where the embedded state lives' },
+  UMPIN_DATABASE_URL: { default: 'sqlite:<data dir>/umpin.sqlite', help: 'the database; sqlite:<file> (PostgreSQL: not yet)' },
+  UMPIN_SECRET_FILE: { default: '<data dir>/secret.key', help: 'server secret (argon2 pepper, mail key); created 0600 on first start' },
+  UMPIN_PICKUP_DIR: { default: '<data dir>/pickup', help: 'where PIN mails are written as .eml files' },
+  UMPIN_PUBLIC_URL: { default: '(from the request)', help: 'scheme://host[:port] clients reach the service at; used in the WSDL' },
+  UMPIN_BODY_LIMIT: { default: '65536', help: 'largest request body in bytes (1024–10485760)' },
+  UMPIN_MAIL_FROM: { default: 'Voice Mail <voicemail@localhost>', help: 'From: of PIN mails' },
+  UMPIN_MAIL_TIMEOUT_MS: { default: '15000', help: 'how long a mail hand-off may take before the reset fails (100–300000)' },
+  UMPIN_REALM: { default: 'umpin', help: 'the HTTP Basic realm' },
+  UMPIN_LOG_LEVEL: { default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
+  UMPIN_KDF_CONCURRENCY: { default: '(number of cores)', help: 'argon2 hashes computed at once' },
+} as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const value = (name: keyof typeof SETTINGS) => {
+    const raw = env[name];
+    return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+  };
+  const dataDir = resolve(cwd, value('UMPIN_DATA_DIR') ?? './var');
+  const inData = (name: keyof typeof SETTINGS, fallback: string) => resolve(cwd, value(name) ?? resolve(dataDir, fallback));
+
+  return Object.freeze({
+    listen: parseListen(value('UMPIN_LISTEN') ?? SETTINGS.UMPIN_LISTEN.default),
+    dataDir,
+    database: parseDatabaseUrl(value('UMPIN_DATABASE_URL'), dataDir, cwd),
+    secretFile: inData('UMPIN_SECRET_FILE', 'secret.key'),
+    pickupDir: inData('UMPIN_PICKUP_DIR', 'pickup'),
+    publicUrl: parsePublicUrl(value('UMPIN_PUBLIC_URL')),
+    bodyLimit: parseInteger('UMPIN_BODY_LIMIT', value('UMPIN_BODY_LIMIT') ?? '65536', 1024, 10 * 1024 * 1024),
+    mailFrom: parseMailFrom(value('UMPIN_MAIL_FROM') ?? SETTINGS.UMPIN_MAIL_FROM.default),
+    mailTimeoutMs: parseInteger('UMPIN_MAIL_TIMEOUT_MS', value('UMPIN_MAIL_TIMEOUT_MS') ?? '15000', 100, 300_000),
+    realm: parseRealm(value('UMPIN_REALM') ?? 'umpin'),
+    logLevel: parseLogLevel(value('UMPIN_LOG_LEVEL') ?? 'info'),
+    kdfConcurrency: parseInteger('UMPIN_KDF_CONCURRENCY', value('UMPIN_KDF_CONCURRENCY') ?? String(availableParallelism()), 1, 256),
+  });
+}
+
+function parseListen(raw: string): Config['listen'] {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new ConfigError('UMPIN_LISTEN', `"${raw}" is not host:port, e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080.`);
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+function parseDatabaseUrl(raw: string | undefined, dataDir: string, cwd: string): Config['database'] {
+  if (raw === undefined) return { engine: 'sqlite', file: resolve(dataDir, 'umpin.sqlite') };
+  if (raw.startsWith('sqlite:')) {
+    const path = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path === '') throw new ConfigError('UMPIN_DATABASE_URL', 'sqlite: needs a file, e.g. sqlite:/var/lib/umpin/umpin.sqlite.');
+    return { engine: 'sqlite', file: isAbsolute(path) ? path : resolve(cwd, path) };
+  }
+  if (/^postgres(ql)?:/.test(raw)) {
+    throw new ConfigError('UMPIN_DATABASE_URL', 'PostgreSQL is not supported yet (see the README status table); use sqlite:<file> or leave it unset.');
+  }
+  throw new ConfigError('UMPIN_DATABASE_URL', `"${raw.replace(/\/\/[^@/]*@/, '//…@')}" is not a database URL; use sqlite:<file>.`);
+}
+
+function parsePublicUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('UMPIN_PUBLIC_URL', `"${raw}" is not a URL; use e.g. https://um.example.com.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('UMPIN_PUBLIC_URL', 'must start with https:// or http://.');
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+function parseInteger(name: string, raw: string, min: number, max: number): number {
+  const parsed = Number(raw);
+  if (!/^\d+$/.test(raw) || parsed < min || parsed > max) throw new ConfigError(name, `"${raw}" must be a whole number from ${min} to ${max}.`);
+  return parsed;
+}
+
+function parseMailFrom(raw: string): string {
+  if (!/^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/.test(raw)) {
+    throw new ConfigError('UMPIN_MAIL_FROM', `"${raw}" is not an address such as voicemail@example.com or "Voice Mail <voicemail@example.com>".`);
+  }
+  return raw;
+}
+
+function parseRealm(raw: string): string {
+  if (!/^[\x20-\x7e]{1,64}$/.test(raw) || raw.includes('"') || raw.includes('\\')) {
+    throw new ConfigError('UMPIN_REALM', 'must be 1–64 printable ASCII characters without quotes or backslashes.');
+  }
+  return raw;
+}
+
+function parseLogLevel(raw: string): Config['logLevel'] {
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+  const level = levels.find((l) => l === raw.toLowerCase());
+  if (!level) throw new ConfigError('UMPIN_LOG_LEVEL', `"${raw}" must be one of ${levels.join(', ')}.`);
+  return level;
+}

@@ -1,0 +1,154 @@
+/**
+ * The HTTP edge (DESIGN §1.1): Fastify for body limits, timeouts and logs;
+ * everything below it is plain functions. Order of work on a POST, cheapest
+ * first so that no rejected request costs a KDF call: content type (before
+ * the body is read) → body size → credentials present → envelope → password.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { parseBasicCredentials } from '../auth/basic-credentials.ts';
+import type { Config } from '../config.ts';
+import { AuthenticationFailed, InternalError, InvalidRequest, RequestTooLarge, SoapSchemaViolation, UnsupportedMediaType, toUmpinError, type UmpinError } from '../errors.ts';
+import { resetPin } from '../operations/reset-pin.ts';
+import type { Services } from '../operations/services.ts';
+import { checkSoapContentType } from '../soap/content-type.ts';
+import { parseSoapRequest } from '../soap/envelope.ts';
+import { SOAP_CONTENT_TYPE, escapeXml, renderFault, renderResetPinResponse } from '../soap/render.ts';
+import { loadWsdl } from '../soap/wsdl.ts';
+
+/** Exchange 2010–2016 and Exchange 2007 paths of the same service. */
+export const SERVICE_PATHS = ['/EWS/UM2007Legacy.asmx', '/UnifiedMessaging/Service.asmx'] as const;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What the one log line of this request says happened. */
+    outcome?: { operation: string; result: string; login?: string };
+  }
+}
+
+export type HttpServerConfig = Pick<Config, 'bodyLimit' | 'publicUrl' | 'realm'>;
+
+export function buildHttpServer(services: Services, config: HttpServerConfig, logger: FastifyBaseLogger): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: logger,
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimit,
+    routerOptions: { caseSensitive: false },
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    return503OnClosing: true,
+  });
+  const wsdl = loadWsdl();
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+      client: request.ip,
+      ...request.outcome,
+    }, 'request');
+  });
+
+  app.setErrorHandler((error, request, reply) => sendFault(request, reply, fromFastifyError(error, config.bodyLimit)));
+  app.setNotFoundHandler((_request, reply) => {
+    reply.code(404).type('text/plain; charset=utf-8').send(`Not found. The voice mail service is at ${SERVICE_PATHS[0]}.\n`);
+  });
+
+  for (const path of SERVICE_PATHS) {
+    app.route({
+      method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+      url: path,
+      // The content type is judged before the body is read, so a wrong one costs nothing.
+      onRequest: async (request) => {
+        if (request.method === 'POST') checkSoapContentType(request.headers['content-type']);
+      },
+      handler: async (request, reply) => {
+        switch (request.method) {
+          case 'GET':
+          case 'HEAD':
+            return serveDescription(request, reply);
+          case 'POST':
+            return serveSoap(request, reply);
+          default:
+            reply.code(405).header('allow', 'GET, POST').type('text/plain; charset=utf-8');
+            return `${request.method} is not allowed here; POST a SOAP request or GET ?wsdl.\n`;
+        }
+      },
+    });
+  }
+
+  async function serveSoap(request: FastifyRequest, reply: FastifyReply): Promise<string> {
+    request.outcome = { operation: 'ResetPIN', result: 'rejected' };
+    const credentials = parseBasicCredentials(request.headers.authorization);
+    if (!credentials) throw new AuthenticationFailed(config.realm);
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const soap = parseSoapRequest(body, headerValue(request.headers.soapaction));
+    const { login } = await resetPin(services, credentials, request.ip);
+    request.outcome = { operation: soap.operation, result: 'success', login };
+    reply.type(SOAP_CONTENT_TYPE);
+    return renderResetPinResponse(soap.namespace);
+  }
+
+  function serveDescription(request: FastifyRequest, reply: FastifyReply): string {
+    const path = request.url.split('?')[0] ?? SERVICE_PATHS[0];
+    const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
+    if (query.split('&').some((p) => p.toLowerCase() === 'wsdl')) {
+      request.outcome = { operation: 'wsdl', result: 'success' };
+      reply.type(SOAP_CONTENT_TYPE);
+      return wsdl.render(`${publicOrigin(request, config.publicUrl)}${path}`);
+    }
+    request.outcome = { operation: 'page', result: 'success' };
+    reply.type('text/html; charset=utf-8');
+    const link = escapeXml(`${path}?wsdl`);
+    return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>umpin voice mail service</title></head>` +
+      `<body><h1>umpin</h1><p>This is the Exchange Unified Messaging voice mail settings web service ([MS-OXWUMS]). ` +
+      `It answers SOAP 1.1 ResetPIN requests. The service description is at <a href="${link}">${link}</a>.</p></body></html>\n`;
+  }
+
+  function sendFault(request: FastifyRequest, reply: FastifyReply, error: UmpinError): void {
+    request.outcome = { operation: request.outcome?.operation ?? 'ResetPIN', result: error.code, ...(request.outcome?.login ? { login: request.outcome.login } : {}) };
+    const logged = error instanceof InternalError ? { err: error.cause } : { code: error.code };
+    request.log[error.logLevel]({ ...logged, url: request.url }, error.message);
+    reply.code(error.httpStatus).headers(error.httpHeaders).type(SOAP_CONTENT_TYPE).send(renderFault(error));
+  }
+
+  return app;
+}
+
+/** Fastify's own errors (body limit, bad headers) become catalogue errors; ours pass through. */
+function fromFastifyError(error: unknown, bodyLimit: number): UmpinError {
+  const code = (error as { code?: string }).code;
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new RequestTooLarge(bodyLimit);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new UnsupportedMediaType('The request body could not be read; send the SOAP 1.1 envelope as text/xml; charset=utf-8.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new SoapSchemaViolation('The request body is empty; send a SOAP 1.1 envelope.');
+    default: {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (code?.startsWith('FST_') && status !== undefined && status >= 400 && status < 500) {
+        return new InvalidRequest('The HTTP request is malformed; send a SOAP 1.1 POST.', { cause: error });
+      }
+      return toUmpinError(error);
+    }
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+const HOST_PATTERN = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** The configured public URL, else what the client used to reach us (a Host that is not a host name is ignored). */
+function publicOrigin(request: FastifyRequest, publicUrl: string | undefined): string {
+  if (publicUrl !== undefined) return publicUrl;
+  const host = HOST_PATTERN.test(request.host) ? request.host : `${request.socket.localAddress}:${request.socket.localPort}`;
+  return `${request.protocol}://${host}`;
+}

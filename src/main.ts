@@ -1,0 +1,97 @@
+/**
+ * The composition root: the only place (with the CLI) that picks concrete
+ * engines and transports (DESIGN §5).
+ */
+import { hostname } from 'node:os';
+import { pino, type Logger as PinoLogger } from 'pino';
+import { localAuthenticator } from './auth/authenticate.ts';
+import { ConfigError, type Config } from './config.ts';
+import { Kdf } from './crypto/kdf.ts';
+import { loadOrCreateServerSecret } from './crypto/secret-key.ts';
+import { buildHttpServer } from './http/server.ts';
+import { KeyedMutex } from './lib/keyed-mutex.ts';
+import { PickupTransport } from './mail/pickup/pickup-transport.ts';
+import { cryptoDigits } from './pin/index.ts';
+import { discardAbandonedPinChanges } from './operations/recover-abandoned.ts';
+import type { Logger, Services } from './operations/services.ts';
+import { openPinStore } from './store/index.ts';
+
+export interface OpenedServices {
+  readonly services: Services;
+  readonly secretCreated: boolean;
+  close(): Promise<void>;
+}
+
+export async function openServices(config: Config, log: Logger): Promise<OpenedServices> {
+  const { secret, created } = loadOrCreateServerSecret(config.secretFile);
+  const store = await openPinStore(config.database);
+  const binding = await store.bindServerKey(secret.keyId);
+  if (binding.status === 'mismatch') {
+    await store.close();
+    throw new ConfigError(
+      'UMPIN_SECRET_FILE',
+      `${config.secretFile} is not the secret this database was created with (key id ${secret.keyId}, the database expects ${binding.expected}). ` +
+        'Point UMPIN_SECRET_FILE at the original file; instances that share a database must share its secret.',
+    );
+  }
+  const kdf = new Kdf({ pepper: secret.pepper, concurrency: config.kdfConcurrency });
+  const transport = new PickupTransport(config.pickupDir);
+  const services: Services = Object.freeze({
+    store,
+    kdf,
+    authenticator: localAuthenticator(store, kdf, config.realm),
+    secret,
+    transport,
+    mail: { from: config.mailFrom, handOffTimeoutMs: config.mailTimeoutMs },
+    realm: config.realm,
+    now: () => new Date(),
+    digits: cryptoDigits,
+    owner: { host: hostname(), pid: process.pid },
+    mailboxLocks: new KeyedMutex(),
+    log,
+  });
+  return {
+    services,
+    secretCreated: created,
+    async close() {
+      await transport.close();
+      await store.close();
+    },
+  };
+}
+
+const RECOVERY_INTERVAL_MS = 30_000;
+
+/** `umpin serve`: recover, listen, sweep abandoned changes, stop cleanly on SIGTERM/SIGINT. */
+export async function serve(config: Config): Promise<void> {
+  const logger: PinoLogger = pino({ level: config.logLevel, base: undefined });
+  const opened = await openServices(config, logger);
+  const { services } = opened;
+  if (opened.secretCreated) logger.info({ file: config.secretFile }, 'created a new server secret; back it up with the database');
+
+  const recover = async () => {
+    const { results } = await discardAbandonedPinChanges(services);
+    for (const r of results) {
+      if (r.status === 'Failed') logger.error({ login: r.login, err: r.error }, 'could not discard an abandoned PIN change');
+      else logger.warn({ login: r.login, changeId: r.id }, 'discarded an abandoned PIN change; the old PIN stays');
+    }
+  };
+  await recover();
+
+  const app = buildHttpServer(services, config, logger);
+  const sweeper = setInterval(() => void recover().catch((err) => logger.error({ err }, 'recovery sweep failed')), RECOVERY_INTERVAL_MS);
+  sweeper.unref();
+
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'stopping');
+    clearInterval(sweeper);
+    await app.close();
+    await opened.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  logger.info({ database: config.database.file, pickup: config.pickupDir }, `umpin is serving ResetPIN at ${app.listeningOrigin}/EWS/UM2007Legacy.asmx`);
+}

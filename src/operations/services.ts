@@ -1,0 +1,41 @@
+import type { Authenticator } from '../auth/authenticate.ts';
+import type { ServerSecret } from '../crypto/secret-key.ts';
+import type { Kdf } from '../crypto/kdf.ts';
+import type { KeyedMutex } from '../lib/keyed-mutex.ts';
+import type { MailTransport } from '../mail/mail-message.ts';
+import type { DigitSource } from '../pin/index.ts';
+import type { PinStore } from '../store/index.ts';
+
+/** The minimal logger the operations need; pino satisfies it. */
+export interface Logger {
+  info(object: object, message?: string): void;
+  warn(object: object, message?: string): void;
+  error(object: object, message?: string): void;
+}
+
+/**
+ * Everything an operation may use, built once by the composition root
+ * (`main.ts` or the CLI). Time, randomness and the process identity are
+ * here so tests can fix them.
+ */
+export interface Services {
+  readonly store: PinStore;
+  readonly kdf: Kdf;
+  readonly authenticator: Authenticator;
+  readonly secret: ServerSecret;
+  readonly transport: MailTransport;
+  readonly mail: { readonly from: string; readonly handOffTimeoutMs: number };
+  readonly realm: string;
+  readonly now: () => Date;
+  readonly digits: DigitSource;
+  /** Identifies this process as the owner of the pending changes it starts. */
+  readonly owner: { readonly host: string; readonly pid: number };
+  readonly mailboxLocks: KeyedMutex;
+  readonly log: Logger;
+}
+
+/** Who asked, and from where; goes into every audit event. */
+export interface Actor {
+  readonly actor: string;
+  readonly source: string;
+}
