@@ -64,7 +64,7 @@ const RECOVERY_INTERVAL_MS = 30_000;
 
 /** `umpin serve`: recover, listen, sweep abandoned changes, stop cleanly on SIGTERM/SIGINT. */
 export async function serve(config: Config): Promise<void> {
-  const logger: PinoLogger = pino({ level: config.logLevel, base: undefined });
+  const logger: PinoLogger = pino({ level: config.logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
   const opened = await openServices(config, logger);
   const { services } = opened;
   if (opened.secretCreated) logger.info({ file: config.secretFile }, 'created a new server secret; back it up with the database');

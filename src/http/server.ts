@@ -4,7 +4,7 @@
  * first so that no rejected request costs a KDF call: content type (before
  * the body is read) → body size → credentials present → envelope → password.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { parseBasicCredentials } from '../auth/basic-credentials.ts';
 import type { Config } from '../config.ts';
 import { AuthenticationFailed, InternalError, InvalidRequest, RequestTooLarge, SoapSchemaViolation, UnsupportedMediaType, toUmpinError, type UmpinError } from '../errors.ts';
@@ -22,6 +22,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** What the one log line of this request says happened. */
     outcome?: { operation: string; result: string; login?: string };
+    /** The fault answered, if any; logged on the request's line at its own level. */
+    fault?: UmpinError;
   }
 }
 
@@ -30,7 +32,7 @@ export type HttpServerConfig = Pick<Config, 'bodyLimit' | 'publicUrl' | 'realm'>
 export function buildHttpServer(services: Services, config: HttpServerConfig, logger: FastifyBaseLogger): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     routerOptions: { caseSensitive: false },
     requestTimeout: 30_000,
@@ -42,15 +44,19 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
+  // One line per request, written when the answer has gone out (headers, bodies and credentials are never logged).
   app.addHook('onResponse', async (request, reply) => {
-    request.log.info({
+    const { fault } = request;
+    const line = {
       method: request.method,
       url: request.url,
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime),
       client: request.ip,
       ...request.outcome,
-    }, 'request');
+      ...(fault instanceof InternalError ? { err: fault.cause } : {}),
+    };
+    request.log[fault?.logLevel ?? 'info'](line, fault ? fault.message : 'answered');
   });
 
   app.setErrorHandler((error, request, reply) => sendFault(request, reply, fromFastifyError(error, config.bodyLimit)));
@@ -110,9 +116,8 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
   }
 
   function sendFault(request: FastifyRequest, reply: FastifyReply, error: UmpinError): void {
-    request.outcome = { operation: request.outcome?.operation ?? 'ResetPIN', result: error.code, ...(request.outcome?.login ? { login: request.outcome.login } : {}) };
-    const logged = error instanceof InternalError ? { err: error.cause } : { code: error.code };
-    request.log[error.logLevel]({ ...logged, url: request.url }, error.message);
+    request.outcome = { ...request.outcome, operation: request.outcome?.operation ?? 'ResetPIN', result: error.code };
+    request.fault = error;
     reply.code(error.httpStatus).headers(error.httpHeaders).type(SOAP_CONTENT_TYPE).send(renderFault(error));
   }
 
