@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkPin } from './check.ts';
+import { DEFAULT_POLICY, type PinPolicy } from './policy.ts';
+
+const ids = (pin: string, policy: PinPolicy = DEFAULT_POLICY, extension = '36697') => checkPin(pin, policy, { extension }).map((f) => f.id);
+
+describe('checkPin', () => {
+  it('passes an ordinary PIN', () => {
+    assert.deepEqual(ids('284619'), []);
+  });
+
+  it('rejects anything but digits, and says only that', () => {
+    assert.deepEqual(ids('12a456'), ['pin.not-digits']);
+    assert.deepEqual(ids(''), ['pin.not-digits']);
+    assert.deepEqual(ids('１２３４５６'), ['pin.not-digits']); // full-width digits are not DTMF digits
+  });
+
+  it('enforces MinPINLength and the 24-digit maximum', () => {
+    assert.deepEqual(ids('28461'), ['pin.too-short']);
+    assert.deepEqual(ids('2846192846192846192846193'), ['pin.too-long']);
+    assert.deepEqual(ids('284619284619284619284619'), []);
+  });
+
+  it('rejects one repeated digit and consecutive runs, ascending, descending and across 9→0', () => {
+    assert.deepEqual(ids('111111'), ['pin.repeated']);
+    assert.deepEqual(ids('123456'), ['pin.sequential']);
+    assert.deepEqual(ids('654321'), ['pin.sequential']);
+    assert.deepEqual(ids('789012'), ['pin.sequential']);
+    assert.deepEqual(ids('210987'), ['pin.sequential']);
+    assert.deepEqual(ids('123457'), []);
+    assert.deepEqual(ids('123321'), []);
+  });
+
+  it('allows common patterns when the policy does, but never the extension', () => {
+    const lax = { ...DEFAULT_POLICY, allowCommonPatterns: true };
+    assert.deepEqual(ids('111111', lax), []);
+    assert.deepEqual(ids('123456', lax), []);
+    assert.deepEqual(ids('3669712', lax), ['pin.extension']);
+  });
+
+  it('rejects a suffix of the extension and a PIN that contains it (both readings of Exchange)', () => {
+    const four = { ...DEFAULT_POLICY, minPinLength: 4 };
+    assert.deepEqual(ids('6697', four), ['pin.extension']);
+    assert.deepEqual(ids('36697', four), ['pin.extension']);
+    assert.deepEqual(ids('3669712', four), ['pin.extension']);
+    assert.deepEqual(ids('1236697', four), ['pin.extension']);
+    assert.deepEqual(ids('3669', four), []); // a prefix shorter than the extension is not a suffix
+    assert.deepEqual(ids('6697', four, ''), []); // no extension, no rule
+  });
+
+  it('returns every failed rule at once, each with a sentence', () => {
+    const failures = checkPin('4444', DEFAULT_POLICY, { extension: '4444' });
+    assert.deepEqual(failures, [
+      { id: 'pin.too-short', message: 'A PIN must have at least 6 digits.' },
+      { id: 'pin.repeated', message: 'A PIN may not be one digit repeated, such as 111111.' },
+      { id: 'pin.extension', message: 'A PIN may not be the end of your extension number or contain the whole extension.' },
+    ]);
+  });
+});
