@@ -1,4 +1,4 @@
-import { InvalidRequest, SoapVersionMismatch, UnsupportedMediaType } from '../errors.ts';
+import { SoapVersionMismatch, UnsupportedMediaType } from '../errors.ts';
 
 /**
  * DESIGN §1.1: SOAP 1.1 travels as `text/xml`, with no charset or UTF-8.
@@ -23,7 +23,7 @@ export function checkSoapContentType(header: string | undefined): void {
     if (name.toLowerCase() !== 'charset') continue;
     const charset = value.replace(/^"(.*)"$/, '$1').toLowerCase();
     if (charset !== 'utf-8') {
-      throw new InvalidRequest(`The charset "${charset}" is not accepted; this service reads UTF-8 only.`);
+      throw new UnsupportedMediaType(`The charset "${charset}" is not accepted; this service reads UTF-8 only.`);
     }
   }
 }

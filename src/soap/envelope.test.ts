@@ -30,9 +30,9 @@ describe('parseSoapRequest accepts every shape of DESIGN §1.2', () => {
     it(name, () => assert.deepEqual(parse(xml), { operation: 'ResetPIN', namespace }));
   }
 
-  it('accepts SOAPAction absent, empty, quoted and unquoted', () => {
+  it("accepts SOAPAction absent, empty, quoted, unquoted and in SOAP::Lite's uri#method form", () => {
     const xml = fixture('resetpin-request.xml');
-    for (const action of [undefined, '', '""', `"${MESSAGES_NS}/ResetPIN"`, `${MESSAGES_NS}/ResetPIN`]) {
+    for (const action of [undefined, '', '""', `"${MESSAGES_NS}/ResetPIN"`, `${MESSAGES_NS}/ResetPIN`, `"${MESSAGES_NS}#ResetPIN"`]) {
       assert.equal(parse(xml, action).operation, 'ResetPIN');
     }
   });

@@ -185,12 +185,15 @@ function describeSaxesError(message: string): string {
 /**
  * DESIGN §1.1: SOAPAction may be absent, empty, or name the operation the
  * body asks for (quoted or not). Naming another operation is a client error.
+ * `<namespace>#<operation>` is SOAP::Lite's default form and names the same
+ * operation, so it is accepted too.
  */
 function checkSoapAction(header: string | undefined, operationLocalName: string, namespace: MessagesNamespace): void {
   if (header === undefined) return;
   const action = header.trim().replace(/^"(.*)"$/, '$1');
   if (action === '') return;
-  if (action !== `${MESSAGES_NS}/${operationLocalName}` && action !== `${namespace}/${operationLocalName}`) {
+  const accepted = [MESSAGES_NS, namespace].flatMap((ns) => [`${ns}/${operationLocalName}`, `${ns}#${operationLocalName}`]);
+  if (!accepted.includes(action)) {
     throw new InvalidRequest(`The SOAPAction header "${action}" does not match the operation in the body (${operationLocalName}); send SOAPAction "${MESSAGES_NS}/${operationLocalName}" or none.`);
   }
 }

@@ -49,14 +49,27 @@ interface Run {
 function run(command: string, args: readonly string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(command, args, { env: clientEnv(), timeout: CLIENT_TIMEOUT_MS, maxBuffer: 4 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const errno = error as (NodeJS.ErrnoException & { code?: unknown }) | null;
-      if (errno && typeof errno.code === 'string') {
-        resolve({ code: null, stdout, stderr, spawnError: errno });
-        return;
+      if (!error) {
+        resolve({ code: 0, stdout, stderr });
+      } else if (typeof error.code === 'string') {
+        resolve({ code: null, stdout, stderr, spawnError: { ...error, code: error.code } }); // e.g. ENOENT: not installed
+      } else if (error.killed || error.signal) {
+        resolve({ code: null, stdout, stderr: `${stderr}\n[killed by ${error.signal ?? 'signal'}; timeout ${CLIENT_TIMEOUT_MS} ms]` });
+      } else {
+        resolve({ code: typeof error.code === 'number' ? error.code : 1, stdout, stderr });
       }
-      resolve({ code: error ? (typeof errno?.code === 'number' ? errno.code : 1) : 0, stdout, stderr });
     });
   });
+}
+
+/** The JSON line a client script prints. */
+interface Outcome {
+  readonly ok?: boolean;
+  readonly fault?: boolean;
+  readonly missing?: boolean;
+  readonly code?: string | null;
+  readonly message?: string | null;
+  readonly [key: string]: unknown;
 }
 
 interface Client {
@@ -67,6 +80,8 @@ interface Client {
   readonly script: string;
   /** A command that exits 0 when the client library is usable. */
   readonly probe: readonly string[];
+  /** Client-specific evidence in a successful outcome. */
+  readonly checkSuccess: (outcome: Outcome, endpoint: string) => void;
 }
 
 const CLIENTS: readonly Client[] = [
@@ -76,6 +91,12 @@ const CLIENTS: readonly Client[] = [
     command: '/usr/bin/python3',
     script: 'zeep_reset.py',
     probe: ['-c', 'import zeep, requests'],
+    checkSuccess(outcome, endpoint) {
+      // zeep built the call from the served WSDL and posted to its (rewritten) soap:address.
+      assert.ok((outcome.operations as string[]).includes('ResetPIN'));
+      assert.equal(outcome.address, endpoint);
+      assert.equal(outcome.result, null, 'ResetPINResponse is empty');
+    },
   },
   {
     name: 'Perl SOAP::Lite (hand-built request)',
@@ -83,6 +104,14 @@ const CLIENTS: readonly Client[] = [
     command: '/usr/bin/perl',
     script: 'soaplite_reset.pl',
     probe: ['-MSOAP::Lite', '-MJSON::PP', '-e', '1'],
+    checkSuccess(outcome) {
+      // SOAP::Lite reports the response element it parsed.
+      assert.equal(outcome.response, 'ResetPINResponse');
+      assert.equal(outcome.uri, M);
+      // It sent its own dialect, which the service must accept (DESIGN §1.5).
+      assert.match(String(outcome.request), /soap:encodingStyle=/);
+      assert.match(String(outcome.request), /<m:ResetPIN xsi:nil="true"\s*\/>/);
+    },
   },
   {
     name: 'PHP SoapClient (WSDL-driven)',
@@ -90,6 +119,11 @@ const CLIENTS: readonly Client[] = [
     command: '/usr/bin/php',
     script: 'php_reset.php',
     probe: ['-r', 'exit(class_exists("SoapClient") ? 0 : 3);'],
+    checkSuccess(outcome) {
+      // SoapClient built the call from the served WSDL.
+      assert.ok((outcome.functions as string[]).some((f) => /^ResetPINResponse ResetPIN\(/.test(f)), String(outcome.functions));
+      assert.match(String(outcome.request), /<ns1:ResetPIN\/>/);
+    },
   },
 ];
 
@@ -97,7 +131,10 @@ const CLIENTS: readonly Client[] = [
 async function missingReason(client: Client): Promise<string | undefined> {
   const probe = await run(client.command, client.probe);
   if (probe.spawnError) return `${client.command} not runnable (${probe.spawnError.code}); install with: ${client.install}`;
-  if (probe.code !== 0) return `${client.name} not available (${probe.stderr.trim().split('\n')[0] ?? ''}); install with: ${client.install}`;
+  if (probe.code !== 0) {
+    const why = (probe.stderr.trim().split('\n')[0] ?? '').replace(/ \(@INC contains:.*$/, '').slice(0, 160);
+    return `${client.name} not available (${why}); install with: ${client.install}`;
+  }
   return undefined;
 }
 
@@ -107,15 +144,6 @@ function clientUsable(t: TestContext, reason: string | undefined): boolean {
   if (REQUIRE_THIRD_PARTY) assert.fail(`UMPIN_REQUIRE_THIRD_PARTY=1 but ${reason}`);
   t.skip(reason);
   return false;
-}
-
-interface Outcome {
-  readonly ok?: boolean;
-  readonly fault?: boolean;
-  readonly missing?: boolean;
-  readonly code?: string | null;
-  readonly message?: string | null;
-  readonly [key: string]: unknown;
 }
 
 /** Runs a client script and returns the JSON line it printed. */
@@ -165,11 +193,7 @@ for (const [index, client] of CLIENTS.entries()) {
       t.diagnostic(`${client.script}: ${JSON.stringify(outcome)}`);
       assert.equal(outcome.fault, undefined, `the client reported a fault: ${JSON.stringify(outcome)}`);
       assert.equal(outcome.ok, true);
-      if (client.script === 'soaplite_reset.pl') {
-        // SOAP::Lite exposes the response element it parsed.
-        assert.equal(outcome.response, 'ResetPINResponse');
-        assert.equal(outcome.uri, M);
-      }
+      client.checkSuccess(outcome, service.endpoint);
 
       const mails = await newPinMails(service.config.pickupDir, mailsBefore);
       assert.equal(mails.length, 1, 'exactly one new PIN mail');

@@ -93,7 +93,8 @@ export async function listMailFiles(pickupDir: string): Promise<string[]> {
   try {
     return (await readdir(pickupDir)).filter((f) => f.endsWith('.eml')).sort();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    // No pickup directory (or a file in its place) holds no mail.
+    if (['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return [];
     throw error;
   }
 }

@@ -12,11 +12,19 @@ use JSON::PP ();
 my $json = JSON::PP->new->canonical->utf8;
 sub emit { print $json->encode($_[0]), "\n"; exit 0; }
 
-eval { require SOAP::Lite; SOAP::Lite->import; 1 }
-  or emit({ missing => JSON::PP::true, message => "$@" });
+# The request exactly as SOAP::Lite put it on the wire, for the report.
+my $sent;
+eval {
+  require SOAP::Lite;
+  SOAP::Lite->import(+trace => [transport => sub {
+    my ($message) = @_;
+    $sent = $message->content if ref $message && $message->isa('HTTP::Request');
+  }]);
+  1;
+} or emit({ missing => JSON::PP::true, message => "$@" });
 
 {
-  no warnings 'redefine';
+  no warnings qw(redefine once);
   *SOAP::Transport::HTTP::Client::get_basic_credentials = sub { return ($login => $password) };
 }
 
@@ -52,4 +60,5 @@ emit({
   response => $body ? $body->name : undef,
   uri      => $body ? $body->uri : undef,
   version  => $SOAP::Lite::VERSION,
+  request  => $sent,
 });

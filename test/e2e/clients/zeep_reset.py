@@ -37,7 +37,14 @@ def main():
     except TransportError as error:
         emit({"fault": True, "kind": "TransportError", "status": error.status_code,
               "code": None, "message": str(error.message), "content": (error.content or b"").decode("utf-8", "replace")})
-    emit({"ok": True, "zeep": zeep.__version__, "result": None if result is None else str(result)})
+    emit({
+        "ok": True,
+        "zeep": zeep.__version__,
+        "result": None if result is None else str(result),
+        # What zeep took from the served WSDL: the operations and the soap:address it posted to.
+        "operations": sorted(client.service._operations),
+        "address": client.service._binding_options.get("address"),
+    })
 
 
 main()

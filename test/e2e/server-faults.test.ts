@@ -1,0 +1,149 @@
+/**
+ * The server-side faults of DESIGN §1.4, each over a real socket and each
+ * checked for status, faultcode, response code, text, and that nothing
+ * changed: the old PIN still works, no pending change, no mail.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { buildHttpServer } from '../../src/http/server.ts';
+import { MAX_HISTORY_REDRAWS } from '../../src/operations/change-pin-by-mail.ts';
+import type { Services } from '../../src/operations/services.ts';
+import {
+  REQUEST_XML, isActivePin, postSoap, provisionMailbox, snapshotState, startTestService, type TestService,
+} from '../support/service.ts';
+
+const ERRORS = 'http://schemas.microsoft.com/exchange/services/2006/errors';
+
+function assertFault(body: string, faultCode: string, responseCode: string, message: string): void {
+  assert.match(body, new RegExp(`<faultcode>soap:${faultCode}</faultcode>`));
+  assert.ok(body.includes(`<faultstring xml:lang="en">${message}</faultstring>`), `faultstring is "${message}" in ${body}`);
+  assert.ok(body.includes(`<e:ResponseCode xmlns:e="${ERRORS}">${responseCode}</e:ResponseCode>`), `response code ${responseCode}`);
+  assert.ok(body.includes(`<e:Message xmlns:e="${ERRORS}">${message}</e:Message>`));
+}
+
+describe('server-side faults', () => {
+  let service: TestService;
+  let request: Buffer;
+  let welcomePin: string;
+  let app: FastifyInstance | undefined;
+
+  before(async () => {
+    service = await startTestService();
+    welcomePin = await provisionMailbox(service, 'carol', 'pw-carol');
+    request = await readFile(REQUEST_XML);
+  });
+  const closeApp = async () => {
+    await app?.close();
+    app = undefined;
+  };
+  beforeEach(closeApp);
+  after(async () => {
+    await closeApp();
+    await service.close();
+  });
+
+  /** A second HTTP server on the same store, with some services replaced. */
+  async function serveWith(overrides: Partial<Services>): Promise<string> {
+    app = buildHttpServer({ ...service.services, ...overrides }, service.config, pino({ level: 'silent' }));
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    return `${app.listeningOrigin}/EWS/UM2007Legacy.asmx`;
+  }
+
+  async function expectUnchanged(action: () => Promise<void>): Promise<void> {
+    const before = await snapshotState(service, ['carol']);
+    await action();
+    assert.deepEqual(await snapshotState(service, ['carol']), before);
+    assert.equal(await isActivePin(service.services, 'carol', welcomePin), true, 'the old PIN still works');
+  }
+
+  it('no PIN satisfies the policy: 500 soap:Server ErrorUnifiedMessagingRequestFailed', async () => {
+    const endpoint = await serveWith({ digits: () => 7 }); // every candidate is 777777: a repeated digit
+    await expectUnchanged(async () => {
+      const response = await postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' });
+      assert.equal(response.status, 500);
+      assertFault(response.body, 'Server', 'ErrorUnifiedMessagingRequestFailed',
+        'No new PIN could be found that satisfies your PIN policy; your old PIN still works. Ask your administrator to review the policy.');
+    });
+    const audit = (await service.services.store.listAudit({ login: 'carol' })).at(-1);
+    assert.equal(audit?.outcome, 'no-pin');
+  });
+
+  it('history exhausts the draws: the same fault, after a bounded number of KDF calls', async () => {
+    let drawn = 0;
+    const endpoint = await serveWith({ digits: () => Number(welcomePin[drawn++ % welcomePin.length]) });
+    await expectUnchanged(async () => {
+      const response = await postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' });
+      assert.equal(response.status, 500);
+      assert.match(response.body, /ErrorUnifiedMessagingRequestFailed/);
+    });
+    assert.equal(drawn, MAX_HISTORY_REDRAWS * welcomePin.length, 'every draw was the current PIN, and the draws stopped');
+  });
+
+  it('the mail cannot be handed off: 500 soap:Server, the old PIN still works, the pending change is gone', async () => {
+    const pickup = service.config.pickupDir;
+    await rm(pickup, { recursive: true });
+    await writeFile(pickup, 'not a directory'); // every write into it fails with ENOTDIR
+    try {
+      await expectUnchanged(async () => {
+        const response = await postSoap(service.endpoint, request, { login: 'carol', password: 'pw-carol' });
+        assert.equal(response.status, 500);
+        assertFault(response.body, 'Server', 'ErrorUnifiedMessagingRequestFailed',
+          'The e-mail with your new PIN could not be sent now, so your PIN was not changed and your old PIN still works. Try again in a few minutes.');
+      });
+    } finally {
+      await rm(pickup);
+      await mkdir(pickup, { mode: 0o700 });
+    }
+    const audit = (await service.services.store.listAudit({ login: 'carol' })).at(-1);
+    assert.equal(audit?.outcome, 'mail-failed');
+    assert.equal(audit?.detail?.reply, 'ENOTDIR');
+  });
+
+  it('a hand-off that never answers times out into the same fault', async () => {
+    const stalled = { handOff: () => new Promise<never>(() => undefined), close: async () => undefined };
+    const endpoint = await serveWith({ transport: stalled, mail: { ...service.services.mail, handOffTimeoutMs: 300 } });
+    await expectUnchanged(async () => {
+      const response = await postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' });
+      assert.equal(response.status, 500);
+      assert.match(response.body, /could not be sent now, so your PIN was not changed/);
+    });
+    assert.equal((await service.services.store.listAudit({ login: 'carol' })).at(-1)?.detail?.reply, 'no answer within 300 ms');
+  });
+
+  it('another change of the same mailbox is in progress: 503 + Retry-After, ErrorServerBusy', async () => {
+    const mailbox = await service.services.store.findMailbox('carol');
+    assert.ok(mailbox);
+    const id = randomUUID();
+    await service.services.store.beginPinChange({
+      id, login: 'carol', reason: 'reset', newPinVerifier: Buffer.alloc(32), sealedMail: Buffer.alloc(40),
+      baseGeneration: mailbox.pinGeneration, ownerHost: 'another-host', ownerPid: 1,
+      leaseUntil: new Date(Date.now() + 60_000), actor: 'admin', source: 'cli',
+    }, new Date());
+    try {
+      await expectUnchanged(async () => {
+        const response = await postSoap(service.endpoint, request, { login: 'carol', password: 'pw-carol' });
+        assert.equal(response.status, 503);
+        assert.equal(response.headers.get('retry-after'), '5');
+        assertFault(response.body, 'Server', 'ErrorServerBusy', 'A PIN change for this mailbox is already in progress; try again in a few seconds.');
+      });
+    } finally {
+      await service.services.store.discardPinChange(id, { at: new Date(), event: 'test', outcome: 'cleanup', login: 'carol', actor: 'test', source: 'test' });
+    }
+  });
+
+  it('anything unexpected: 500 soap:Server ErrorInternalServerError with a generic sentence', async () => {
+    const broken = { ...service.services.store, findMailbox: () => Promise.reject(new Error('SQLITE_IOERR: disk I/O error at /secret/path')) };
+    const endpoint = await serveWith({ store: Object.assign(Object.create(Object.getPrototypeOf(service.services.store)), service.services.store, broken) });
+    await expectUnchanged(async () => {
+      const response = await postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' });
+      assert.equal(response.status, 500);
+      assertFault(response.body, 'Server', 'ErrorInternalServerError',
+        'The service failed to process the request; try again later, and tell your administrator if it keeps failing.');
+      assert.doesNotMatch(response.body, /SQLITE|secret\/path/);
+    });
+  });
+});
