@@ -4,7 +4,7 @@
  * (HKDF-SHA256), so neither is ever stored next to the data it protects.
  */
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface ServerSecret {
@@ -27,20 +27,30 @@ export function deriveServerSecret(key: Buffer): ServerSecret {
 
 /** Reads the key file, creating it (mode 0600, never overwriting) on first start. */
 export function loadOrCreateServerSecret(path: string): { secret: ServerSecret; created: boolean } {
-  let created = false;
-  let encoded: string;
-  try {
-    encoded = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    encoded = `${randomBytes(KEY_BYTES).toString('base64')}\n`;
-    writeFileSync(path, encoded, { mode: 0o600, flag: 'wx' });
-    created = true;
-  }
-  const key = Buffer.from(encoded.trim(), 'base64');
+  const created = !existsSync(path) && createKeyFile(path);
+  const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
   if (key.length !== KEY_BYTES) {
     throw new TypeError(`UMPIN_SECRET_FILE (${path}) does not hold a ${KEY_BYTES}-byte base64 key; restore the file this database was created with.`);
   }
   return { secret: deriveServerSecret(key), created };
+}
+
+/**
+ * Writes the key completely under a temporary name, then links it into
+ * place: two processes starting at once end up sharing one whole key, and
+ * neither can read a half-written file. False if another process won.
+ */
+function createKeyFile(path: string): boolean {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(temporary, `${randomBytes(KEY_BYTES).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(temporary, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    unlinkSync(temporary);
+  }
 }

@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import { KyselyPinStore } from './kysely-pin-store.ts';
 import { migrateToLatest } from './migrations.ts';
 import type { PinStore } from './pin-store.ts';
-import type { Database } from './schema.ts';
 import { openSqliteDatabase } from './sqlite/sqlite-database.ts';
 
 export type * from './pin-store.ts';
@@ -12,8 +11,8 @@ export type DatabaseLocation = { readonly engine: 'sqlite'; readonly file: strin
 
 /** Opens the database, brings its schema up to date and returns the store. */
 export async function openPinStore(location: DatabaseLocation): Promise<PinStore> {
-  const db: Kysely<Database> = openSqliteDatabase(location.file);
-  const { error, results } = await migrateToLatest(db as Kysely<unknown>, location.engine);
+  const { db, exclusively } = openSqliteDatabase(location.file);
+  const { error, results } = await exclusively(() => migrateToLatest(db as Kysely<unknown>, location.engine));
   if (error) {
     await db.destroy();
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

@@ -3,7 +3,7 @@
  * the real CLI as a subprocess, and readers for what a user would see (the
  * mail files) and what must not change (the stored state).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,4 +163,44 @@ export async function postSoap(
   }
   const response = await fetch(endpoint, { method: 'POST', headers, body });
   return { status: response.status, headers: response.headers, body: await response.text() };
+}
+
+export interface ServeProcess {
+  readonly url: string;
+  readonly endpoint: string;
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs `umpin serve` as its own process on a free port and waits until it listens. */
+export function startServeProcess(env: Record<string, string>): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [UMPIN_BIN, 'serve'], {
+    env: { ...process.env, UMPIN_LISTEN: '127.0.0.1:0', UMPIN_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`umpin serve did not start:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const url = /umpin is serving ResetPIN at (http:\/\/[^/"]+)\//.exec(output)?.[1];
+      if (!url) return;
+      clearTimeout(timer);
+      resolve({
+        url,
+        endpoint: `${url}/EWS/UM2007Legacy.asmx`,
+        child,
+        output: () => output,
+        async stop(signal = 'SIGTERM') {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          return exited;
+        },
+      });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', () => reject(new Error(`umpin serve exited early:\n${output}`)));
+  });
 }

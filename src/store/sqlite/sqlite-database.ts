@@ -4,17 +4,41 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database } from '../schema.ts';
 
+export interface SqliteDatabase {
+  readonly db: Kysely<Database>;
+  /**
+   * Runs `work` inside one IMMEDIATE transaction on the single connection,
+   * so another process (the CLI beside the server, or a second CLI) waits
+   * instead of interleaving. Kysely's SQLite migrator locks only within its
+   * own process, and two first starts at once would both create the tables.
+   */
+  exclusively<T>(work: () => Promise<T>): Promise<T>;
+}
+
 /**
  * Opens the embedded database. WAL lets the CLI read while the server
  * writes; synchronous=FULL makes a committed PIN change survive power loss;
  * busy_timeout lets a CLI command and the server take turns.
  */
-export function openSqliteDatabase(file: string): Kysely<Database> {
+export function openSqliteDatabase(file: string): SqliteDatabase {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const connection = new BetterSqlite3(file);
+  const connection = new BetterSqlite3(file, { timeout: 10_000 });
   connection.pragma('journal_mode = WAL');
   connection.pragma('synchronous = FULL');
   connection.pragma('foreign_keys = ON');
-  connection.pragma('busy_timeout = 5000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  return {
+    db,
+    async exclusively(work) {
+      connection.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work();
+        connection.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (connection.inTransaction) connection.exec('ROLLBACK');
+        throw error;
+      }
+    },
+  };
 }
