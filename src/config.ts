@@ -56,9 +56,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const inData = (name: keyof typeof SETTINGS, fallback: string) => resolve(cwd, value(name) ?? resolve(dataDir, fallback));
 
   return Object.freeze({
-    listen: parseListen(value('UMPIN_LISTEN') ?? SETTINGS.UMPIN_LISTEN.default),
+    listen: Object.freeze(parseListen(value('UMPIN_LISTEN') ?? SETTINGS.UMPIN_LISTEN.default)),
     dataDir,
-    database: parseDatabaseUrl(value('UMPIN_DATABASE_URL'), dataDir, cwd),
+    database: Object.freeze(parseDatabaseUrl(value('UMPIN_DATABASE_URL'), dataDir, cwd)),
     secretFile: inData('UMPIN_SECRET_FILE', 'secret.key'),
     pickupDir: inData('UMPIN_PICKUP_DIR', 'pickup'),
     publicUrl: parsePublicUrl(value('UMPIN_PUBLIC_URL')),

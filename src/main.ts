@@ -2,6 +2,7 @@
  * The composition root: the only place (with the CLI) that picks concrete
  * engines and transports (DESIGN §5).
  */
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { pino, type Logger as PinoLogger } from 'pino';
 import { localAuthenticator } from './auth/authenticate.ts';
@@ -23,8 +24,21 @@ export interface OpenedServices {
 }
 
 export async function openServices(config: Config, log: Logger): Promise<OpenedServices> {
-  const { secret, created } = loadOrCreateServerSecret(config.secretFile);
   const store = await openPinStore(config.database);
+  const boundKeyId = await store.findServerKeyId();
+  if (boundKeyId !== undefined && !existsSync(config.secretFile)) {
+    await store.close();
+    // Creating a fresh secret here would only leave a useless key file behind.
+    throw new ConfigError('UMPIN_SECRET_FILE', `${config.secretFile} does not exist, but this database was created with a secret (key id ${boundKeyId}). Restore that file or point UMPIN_SECRET_FILE at it.`);
+  }
+  let loaded;
+  try {
+    loaded = loadOrCreateServerSecret(config.secretFile);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const { secret, created } = loaded;
   const binding = await store.bindServerKey(secret.keyId);
   if (binding.status === 'mismatch') {
     await store.close();

@@ -6,6 +6,7 @@
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ConfigError } from '../config.ts';
 
 export interface ServerSecret {
   /** Identifies the key without revealing it; the database remembers it. */
@@ -30,7 +31,7 @@ export function loadOrCreateServerSecret(path: string): { secret: ServerSecret; 
   const created = !existsSync(path) && createKeyFile(path);
   const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
   if (key.length !== KEY_BYTES) {
-    throw new TypeError(`UMPIN_SECRET_FILE (${path}) does not hold a ${KEY_BYTES}-byte base64 key; restore the file this database was created with.`);
+    throw new ConfigError('UMPIN_SECRET_FILE', `${path} does not hold a ${KEY_BYTES}-byte base64 key; restore the file this database was created with.`);
   }
   return { secret: deriveServerSecret(key), created };
 }

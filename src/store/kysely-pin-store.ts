@@ -32,6 +32,11 @@ export class KyselyPinStore implements PinStore {
     return row.value === keyId ? { status: 'matched' } : { status: 'mismatch', expected: row.value };
   }
 
+  async findServerKeyId(): Promise<string | undefined> {
+    const row = await this.#db.selectFrom('umpin_meta').select('value').where('key', '=', SERVER_KEY_ID).executeTakeFirst();
+    return row?.value;
+  }
+
   async addUser(login: string, passwordVerifier: string, now: Date): Promise<boolean> {
     const at = now.toISOString();
     const result = await this.#db.insertInto('users').values({ login, password_verifier: passwordVerifier, created_at: at, updated_at: at })

@@ -71,6 +71,8 @@ export type ActivationResult = 'activated' | 'gone' | 'superseded';
 export interface PinStore {
   /** Records the server secret's id on first use; later calls say whether the same secret is in use. */
   bindServerKey(keyId: string): Promise<BindKeyResult>;
+  /** The key id this database was bound to, if any. */
+  findServerKeyId(): Promise<string | undefined>;
 
   addUser(login: string, passwordVerifier: string, now: Date): Promise<boolean>;
   findPasswordVerifier(login: string): Promise<string | undefined>;

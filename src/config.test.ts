@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './config.ts';
+
+const CWD = '/srv/umpin';
+
+/** Asserts that `env` is refused with a ConfigError naming `setting` and a message matching `accepted`. */
+function assertRefused(env: Record<string, string>, setting: string, accepted: RegExp): ConfigError {
+  let caught: unknown;
+  try {
+    loadConfig(env, CWD);
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof ConfigError, `expected a ConfigError for ${JSON.stringify(env)}, got ${String(caught)}`);
+  assert.ok(caught instanceof TypeError, 'misconfiguration is a TypeError (STYLE 4)');
+  assert.equal(caught.setting, setting);
+  assert.ok(caught.message.startsWith(`${setting}: `), `the message names ${setting}: ${caught.message}`);
+  assert.match(caught.message, accepted);
+  return caught;
+}
+
+describe('loadConfig', () => {
+  it('has the embedded defaults, resolved against the working directory', () => {
+    const config = loadConfig({}, CWD);
+    assert.deepEqual(config, {
+      listen: { host: '127.0.0.1', port: 8080 },
+      dataDir: '/srv/umpin/var',
+      database: { engine: 'sqlite', file: '/srv/umpin/var/umpin.sqlite' },
+      secretFile: '/srv/umpin/var/secret.key',
+      pickupDir: '/srv/umpin/var/pickup',
+      publicUrl: undefined,
+      bodyLimit: 65536,
+      mailFrom: 'Voice Mail <voicemail@localhost>',
+      mailTimeoutMs: 15000,
+      realm: 'umpin',
+      logLevel: 'info',
+      kdfConcurrency: availableParallelism(),
+    });
+  });
+
+  it('treats empty and blank values as unset', () => {
+    assert.deepEqual(loadConfig({ UMPIN_LISTEN: '', UMPIN_BODY_LIMIT: '   ', UMPIN_DATA_DIR: '' }, CWD), loadConfig({}, CWD));
+  });
+
+  it('places the state files in UMPIN_DATA_DIR', () => {
+    const config = loadConfig({ UMPIN_DATA_DIR: 'state' }, CWD);
+    assert.equal(config.dataDir, '/srv/umpin/state');
+    assert.deepEqual(config.database, { engine: 'sqlite', file: '/srv/umpin/state/umpin.sqlite' });
+    assert.equal(config.secretFile, '/srv/umpin/state/secret.key');
+    assert.equal(config.pickupDir, '/srv/umpin/state/pickup');
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({}, CWD);
+    assert.equal(Object.isFrozen(config), true);
+    assert.throws(() => {
+      (config as { bodyLimit: number }).bodyLimit = 1;
+    }, TypeError);
+    assert.equal(config.bodyLimit, 65536);
+  });
+
+  describe('UMPIN_LISTEN', () => {
+    it('accepts host:port and a bracketed IPv6 address', () => {
+      assert.deepEqual(loadConfig({ UMPIN_LISTEN: '0.0.0.0:9000' }, CWD).listen, { host: '0.0.0.0', port: 9000 });
+      assert.deepEqual(loadConfig({ UMPIN_LISTEN: '[::1]:8080' }, CWD).listen, { host: '::1', port: 8080 });
+    });
+
+    it('refuses what is not host:port, and ports over 65535', () => {
+      for (const value of ['nope', '1.2.3.4:99999']) {
+        const error = assertRefused({ UMPIN_LISTEN: value }, 'UMPIN_LISTEN', /is not host:port, e\.g\. 127\.0\.0\.1:8080/);
+        assert.ok(error.message.includes(`"${value}"`), 'the message quotes the value');
+        assert.match(error.message, /\[::1\]:8080/);
+      }
+    });
+  });
+
+  describe('UMPIN_BODY_LIMIT', () => {
+    it('accepts a whole number of bytes in range', () => {
+      assert.equal(loadConfig({ UMPIN_BODY_LIMIT: '1024' }, CWD).bodyLimit, 1024);
+      assert.equal(loadConfig({ UMPIN_BODY_LIMIT: '10485760' }, CWD).bodyLimit, 10485760);
+    });
+
+    it('refuses units, values under 1024 and values over 10 MiB', () => {
+      for (const value of ['12kb', '10', '999999999']) {
+        const error = assertRefused({ UMPIN_BODY_LIMIT: value }, 'UMPIN_BODY_LIMIT', /must be a whole number from 1024 to 10485760/);
+        assert.ok(error.message.includes(`"${value}"`));
+      }
+    });
+  });
+
+  describe('UMPIN_PUBLIC_URL', () => {
+    it('accepts an http(s) URL and drops a trailing slash', () => {
+      assert.equal(loadConfig({ UMPIN_PUBLIC_URL: 'https://um.example.com/' }, CWD).publicUrl, 'https://um.example.com');
+    });
+
+    it('refuses another scheme', () => {
+      assertRefused({ UMPIN_PUBLIC_URL: 'ftp://x' }, 'UMPIN_PUBLIC_URL', /must start with https:\/\/ or http:\/\//);
+    });
+
+    it('refuses what is not a URL', () => {
+      assertRefused({ UMPIN_PUBLIC_URL: 'not a url' }, 'UMPIN_PUBLIC_URL', /"not a url" is not a URL; use e\.g\. https:\/\/um\.example\.com/);
+    });
+  });
+
+  describe('UMPIN_DATABASE_URL', () => {
+    it('resolves a relative sqlite: file against the working directory', () => {
+      assert.deepEqual(loadConfig({ UMPIN_DATABASE_URL: 'sqlite:relative.db' }, CWD).database, { engine: 'sqlite', file: '/srv/umpin/relative.db' });
+      assert.deepEqual(loadConfig({ UMPIN_DATABASE_URL: 'sqlite:/var/lib/umpin/u.sqlite' }, CWD).database, { engine: 'sqlite', file: '/var/lib/umpin/u.sqlite' });
+    });
+
+    it('refuses PostgreSQL for now without echoing the password', () => {
+      const error = assertRefused({ UMPIN_DATABASE_URL: 'postgres://u:secretpw@h/db' }, 'UMPIN_DATABASE_URL', /PostgreSQL is not supported yet.*sqlite:<file>/);
+      assert.ok(!error.message.includes('secretpw'), error.message);
+    });
+
+    it('refuses other URLs, and hides credentials in them too', () => {
+      assertRefused({ UMPIN_DATABASE_URL: 'mysql://x' }, 'UMPIN_DATABASE_URL', /"mysql:\/\/x" is not a database URL; use sqlite:<file>/);
+      const error = assertRefused({ UMPIN_DATABASE_URL: 'mysql://u:secretpw@h/db' }, 'UMPIN_DATABASE_URL', /is not a database URL; use sqlite:<file>/);
+      assert.ok(!error.message.includes('secretpw'), error.message);
+    });
+
+    it('refuses sqlite: without a file', () => {
+      assertRefused({ UMPIN_DATABASE_URL: 'sqlite:' }, 'UMPIN_DATABASE_URL', /sqlite: needs a file/);
+    });
+  });
+
+  it('UMPIN_MAIL_FROM: accepts an address with or without a name, refuses one without @', () => {
+    assert.equal(loadConfig({ UMPIN_MAIL_FROM: 'vm@example.com' }, CWD).mailFrom, 'vm@example.com');
+    assert.equal(loadConfig({ UMPIN_MAIL_FROM: 'Voice Mail <vm@example.com>' }, CWD).mailFrom, 'Voice Mail <vm@example.com>');
+    assertRefused({ UMPIN_MAIL_FROM: 'no-at-sign' }, 'UMPIN_MAIL_FROM', /"no-at-sign" is not an address such as voicemail@example\.com/);
+  });
+
+  it('UMPIN_REALM: refuses a double quote', () => {
+    assertRefused({ UMPIN_REALM: 'um"pin' }, 'UMPIN_REALM', /1–64 printable ASCII characters without quotes or backslashes/);
+  });
+
+  it('UMPIN_LOG_LEVEL: accepts a level in any case, refuses an unknown one', () => {
+    assert.equal(loadConfig({ UMPIN_LOG_LEVEL: 'DEBUG' }, CWD).logLevel, 'debug');
+    assertRefused({ UMPIN_LOG_LEVEL: 'loud' }, 'UMPIN_LOG_LEVEL', /"loud" must be one of fatal, error, warn, info, debug, trace, silent/);
+  });
+
+  it('UMPIN_MAIL_TIMEOUT_MS: refuses less than 100 ms', () => {
+    assert.equal(loadConfig({ UMPIN_MAIL_TIMEOUT_MS: '100' }, CWD).mailTimeoutMs, 100);
+    assertRefused({ UMPIN_MAIL_TIMEOUT_MS: '50' }, 'UMPIN_MAIL_TIMEOUT_MS', /"50" must be a whole number from 100 to 300000/);
+  });
+});

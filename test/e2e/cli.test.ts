@@ -1,0 +1,284 @@
+/**
+ * The administrator's CLI as a user runs it: `bin/umpin.js` in its own
+ * process over a fresh data directory, checked by exit code, the text on
+ * stdout and stderr, --json output, and the files it leaves behind.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { listMailFiles, makeDataDir, readPinMail, runUmpin, type CliResult } from '../support/service.ts';
+
+const COMMAND_NAMES = ['serve', 'user add', 'mailbox enable', 'pin show', 'policy show'];
+const PASSWORD = 'pw-unique-marker-123';
+
+const DEFAULT_POLICY_JSON = {
+  name: 'default',
+  minPinLength: 6,
+  pinLifetimeDays: 60,
+  pinHistoryCount: 5,
+  allowCommonPatterns: false,
+  logonFailuresBeforePinReset: 5,
+  maxLogonAttempts: 15,
+  resetPinText: '',
+  umEnabledText: '',
+};
+
+/** Exit code, stdout and stderr at once, so a failure shows all three. */
+function assertRun(result: CliResult, code: number, expect: { stdout?: RegExp | string; stderr?: RegExp | string } = {}): void {
+  const context = `exit ${result.code}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`;
+  assert.equal(result.code, code, context);
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const expected = expect[stream];
+    if (expected === undefined) continue;
+    if (typeof expected === 'string') assert.ok(result[stream].includes(expected), `${stream} should include ${JSON.stringify(expected)}\n${context}`);
+    else assert.match(result[stream], expected, context);
+  }
+}
+
+describe('umpin CLI', () => {
+  let dataDir: string;
+  let otherDir: string;
+  let env: Record<string, string>;
+  let pickupDir: string;
+  let welcomePin: string;
+  const umpin = (args: readonly string[], input?: string, extraEnv: Record<string, string> = {}) => runUmpin(args, { ...env, ...extraEnv }, input);
+
+  before(async () => {
+    dataDir = await makeDataDir();
+    otherDir = await makeDataDir();
+    pickupDir = join(dataDir, 'pickup');
+    // Only the data directory decides where state goes; nothing from the outer environment.
+    env = {
+      UMPIN_DATA_DIR: dataDir,
+      UMPIN_LOG_LEVEL: 'silent',
+      UMPIN_DATABASE_URL: '',
+      UMPIN_SECRET_FILE: '',
+      UMPIN_PICKUP_DIR: '',
+      UMPIN_BODY_LIMIT: '',
+      UMPIN_LISTEN: '',
+    };
+  });
+  after(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(otherDir, { recursive: true, force: true });
+  });
+
+  describe('help and usage', () => {
+    // None of these touches state, so they run at once.
+    let help: CliResult, bare: CliResult, unknown: CliResult, commandHelp: CliResult, tooFew: CliResult;
+    before(async () => {
+      [help, bare, unknown, commandHelp, tooFew] = await Promise.all([
+        umpin(['--help']), umpin([]), umpin(['frobnicate']), umpin(['pin', 'show', '--help']), umpin(['pin', 'show']),
+      ]);
+    });
+
+    it('--help exits 0 and lists every command; no arguments exit 2 with the same overview', () => {
+      assertRun(help, 0, { stdout: /^umpin: a self-hosted Exchange Unified Messaging voice mail PIN service\./ });
+      assert.equal(help.stderr, '');
+      for (const name of COMMAND_NAMES) assert.match(help.stdout, new RegExp(`^  ${name} +\\S`, 'm'), `the overview lists ${name}`);
+      assertRun(bare, 2);
+      assert.equal(bare.stdout, help.stdout, 'no arguments print the overview');
+    });
+
+    it('an unknown command exits 2 naming it, with the overview', () => {
+      assertRun(unknown, 2, { stderr: 'umpin: unknown command "frobnicate".' });
+      for (const name of COMMAND_NAMES) assert.ok(unknown.stderr.includes(`  ${name} `), `the overview lists ${name}`);
+      assert.equal(unknown.stdout, '');
+    });
+
+    it("<command> --help exits 0 with the command's usage line", () => {
+      assertRun(commandHelp, 0, { stdout: /^Usage: umpin pin show <login> \[--json\]\n\nLike Get-UMMailboxPin/ });
+      assert.equal(commandHelp.stderr, '');
+    });
+
+    it('a wrong number of arguments exits 2 with the usage line', () => {
+      assertRun(tooFew, 2, { stderr: /^umpin pin show: expected 1 argument, got 0\.\nUsage: umpin pin show <login> \[--json\]\n$/ });
+      assert.equal(tooFew.stdout, '');
+    });
+
+    it('help and usage errors leave the data directory untouched', () => {
+      assert.deepEqual(readdirSync(dataDir), []);
+    });
+  });
+
+  describe('first run', () => {
+    it('creates the secret key (0600) and the database', async () => {
+      assertRun(await umpin(['policy', 'show']), 0, { stdout: /^Name +default$/m });
+      const secret = join(dataDir, 'secret.key');
+      assert.ok(existsSync(secret), 'secret.key exists');
+      assert.equal(statSync(secret).mode & 0o777, 0o600);
+      assert.ok(statSync(join(dataDir, 'umpin.sqlite')).isFile(), 'umpin.sqlite exists');
+    });
+  });
+
+  describe('user add', () => {
+    it('adds a user from the password on standard input', async () => {
+      const result = await umpin(['user', 'add', 'alice', '--password-stdin'], `${PASSWORD}\n`);
+      assertRun(result, 0);
+      assert.equal(result.stdout, 'Added user alice.\n');
+      assert.equal(result.stderr, '');
+    });
+
+    it('refuses the same user again (exit 1), a missing --password-stdin (exit 2) and an empty password (exit 1)', async () => {
+      const [again, noFlag, empty, onlyNewline] = await Promise.all([
+        umpin(['user', 'add', 'alice', '--password-stdin'], 'another password\n'),
+        umpin(['user', 'add', 'bob'], `${PASSWORD}\n`),
+        umpin(['user', 'add', 'carol', '--password-stdin'], ''),
+        umpin(['user', 'add', 'dave', '--password-stdin'], '\n'),
+      ]);
+      assertRun(again, 1, { stderr: 'umpin user add: The user "alice" exists already.' });
+      assertRun(noFlag, 2, { stderr: /^umpin user add: Pass --password-stdin .*\nUsage: umpin user add <login> --password-stdin\n$/ });
+      assertRun(empty, 1, { stderr: 'umpin user add: The password is empty' });
+      assertRun(onlyNewline, 1, { stderr: 'umpin user add: The password is empty' });
+      for (const result of [again, noFlag, empty, onlyNewline]) assert.equal(result.stdout, '');
+    });
+
+    it('never stores the password itself', () => {
+      for (const file of ['umpin.sqlite', 'umpin.sqlite-wal']) {
+        const path = join(dataDir, file);
+        if (!existsSync(path)) continue;
+        const bytes = readFileSync(path);
+        assert.ok(!bytes.includes(PASSWORD), `${file} does not contain the password`);
+        assert.ok(!bytes.includes(Buffer.from(PASSWORD, 'utf16le')), `${file} does not contain the password (UTF-16)`);
+      }
+    });
+  });
+
+  describe('mailbox enable', () => {
+    it('enables a mailbox and hands off the welcome mail with its PIN', async () => {
+      const before = await listMailFiles(pickupDir);
+      const result = await umpin(['mailbox', 'enable', 'alice', '--email', 'alice@example.com', '--extension', '36697']);
+      assertRun(result, 0, { stdout: /^Enabled alice for voice mail; the welcome mail with the PIN was handed off to alice@example\.com \(.+\)\.\n$/ });
+      assert.equal(result.stderr, '');
+      const added = (await listMailFiles(pickupDir)).filter((f) => !before.includes(f));
+      assert.equal(added.length, 1, 'exactly one mail is written');
+      const mail = await readPinMail(join(pickupDir, added[0] as string));
+      assert.equal(mail.to, 'alice@example.com');
+      assert.equal(mail.subject, 'Welcome to voice mail');
+      assert.match(mail.pin, /^\d{6}$/, 'the PIN has the default MinPINLength');
+      assert.ok(!result.stdout.includes(mail.pin), 'the PIN is never printed');
+      welcomePin = mail.pin;
+    });
+
+    it('refuses to enable it again, and sends no mail', async () => {
+      const before = await listMailFiles(pickupDir);
+      const result = await umpin(['mailbox', 'enable', 'alice', '--email', 'alice@example.com', '--extension', '36697']);
+      assertRun(result, 1, { stderr: 'umpin mailbox enable: The mailbox "alice" is already enabled for voice mail and has a PIN.' });
+      assert.equal(result.stdout, '');
+      assert.deepEqual(await listMailFiles(pickupDir), before);
+    });
+
+    it('refuses bad arguments, naming each, and enables nothing', async () => {
+      const before = await listMailFiles(pickupDir);
+      const enable = (...args: string[]) => umpin(['mailbox', 'enable', 'bob', ...args]);
+      const [noEmail, extension, policy, language] = await Promise.all([
+        enable('--extension', '36698'),
+        enable('--email', 'bob@example.com', '--extension', '12ab'),
+        enable('--email', 'bob@example.com', '--extension', '36698', '--policy', 'nosuch'),
+        enable('--email', 'bob@example.com', '--extension', '36698', '--language', '!!'),
+      ]);
+      assertRun(noEmail, 2, { stderr: /^umpin mailbox enable: --email is required\.\nUsage: umpin mailbox enable <login> --email <address>/ });
+      assertRun(extension, 1, { stderr: 'umpin mailbox enable: --extension "12ab" must be 1 to 20 digits.' });
+      assertRun(policy, 1, { stderr: 'umpin mailbox enable: There is no policy "nosuch"; list them with: umpin policy show' });
+      assertRun(language, 1, { stderr: /^umpin mailbox enable: --language "!!" is not a language tag/ });
+      for (const result of [noEmail, extension, policy, language]) assert.equal(result.stdout, '');
+      assert.deepEqual(await listMailFiles(pickupDir), before, 'no mail was written');
+      assertRun(await umpin(['pin', 'show', 'bob']), 1, { stderr: 'There is no voice mail mailbox for "bob"' });
+    });
+  });
+
+  describe('pin show', () => {
+    it('--json prints one object with the PIN state and never the PIN', async () => {
+      const result = await umpin(['pin', 'show', 'alice', '--json']);
+      assertRun(result, 0);
+      assert.equal(result.stderr, '');
+      assert.equal(result.stdout.trimEnd().split('\n').length, 1, 'one line');
+      const state = JSON.parse(result.stdout) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(state).sort(), ['failedLogons', 'firstTimeUser', 'hasPin', 'lockedOut', 'login', 'pinExpired', 'pinSetAt', 'policy']);
+      const { pinSetAt, ...rest } = state;
+      assert.deepEqual(rest, {
+        login: 'alice',
+        hasPin: true,
+        pinExpired: true,
+        firstTimeUser: true,
+        lockedOut: false,
+        failedLogons: 0,
+        policy: 'default',
+      });
+      assert.equal(typeof pinSetAt, 'string');
+      assert.match(pinSetAt as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/, 'ISO 8601');
+      const age = Date.now() - Date.parse(pinSetAt as string);
+      assert.ok(age >= -5_000 && age < 10 * 60_000, `pinSetAt is recent (${pinSetAt})`);
+      assert.ok(!result.stdout.includes(welcomePin), 'the PIN is never printed');
+    });
+
+    it('prints the state for people, and refuses a mailbox that does not exist', async () => {
+      const [human, missing] = await Promise.all([umpin(['pin', 'show', 'alice']), umpin(['pin', 'show', 'nosuch'])]);
+      assertRun(human, 0, { stdout: /^Locked out +no$/m });
+      assert.match(human.stdout, /^Mailbox +alice$/m);
+      assert.match(human.stdout, /^PIN expired +yes$/m);
+      assert.match(human.stdout, /^Policy +default$/m);
+      assert.ok(!human.stdout.includes(welcomePin), 'the PIN is never printed');
+      assertRun(missing, 1, {
+        stderr: 'umpin pin show: There is no voice mail mailbox for "nosuch"; enable one with: umpin mailbox enable nosuch --email <address> --extension <digits>\n',
+      });
+      assert.equal(missing.stdout, '');
+    });
+  });
+
+  describe('policy show', () => {
+    it('--json prints every policy, or the one named; an unknown name exits 1', async () => {
+      const [all, one, missing] = await Promise.all([
+        umpin(['policy', 'show', '--json']),
+        umpin(['policy', 'show', 'default', '--json']),
+        umpin(['policy', 'show', 'nosuch']),
+      ]);
+      assertRun(all, 0);
+      assert.deepEqual(JSON.parse(all.stdout), [DEFAULT_POLICY_JSON]);
+      assertRun(one, 0);
+      assert.deepEqual(JSON.parse(one.stdout), DEFAULT_POLICY_JSON);
+      assertRun(missing, 1, { stderr: 'umpin policy show: There is no policy "nosuch"; list them with: umpin policy show\n' });
+      assert.equal(missing.stdout, '');
+    });
+  });
+
+  describe('configuration', () => {
+    it('refuses a missing secret file once the database has one, without leaving a new key behind (exit 2)', async () => {
+      const missing = join(otherDir, 'typo.key');
+      const result = await umpin(['pin', 'show', 'alice'], undefined, { UMPIN_SECRET_FILE: missing });
+      assertRun(result, 2, { stderr: /^umpin: configuration: UMPIN_SECRET_FILE: .*does not exist, but this database was created with a secret/ });
+      assert.ok(result.stderr.includes(missing), 'the message names the file');
+      assert.equal(result.stdout, '');
+      assert.equal(existsSync(missing), false, 'no stray key file');
+    });
+
+    it('refuses a secret file that is not the one the database was created with (exit 2)', async () => {
+      const originalSecret = readFileSync(join(dataDir, 'secret.key'));
+      const wrongSecret = join(otherDir, 'other.key');
+      await writeFile(wrongSecret, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+      const result = await umpin(['pin', 'show', 'alice'], undefined, { UMPIN_SECRET_FILE: wrongSecret });
+      assertRun(result, 2, { stderr: /^umpin: configuration: UMPIN_SECRET_FILE: .*is not the secret this database was created with/ });
+      assert.ok(result.stderr.includes(wrongSecret), 'the message names the file');
+      assert.equal(result.stdout, '');
+      assert.deepEqual(readFileSync(join(dataDir, 'secret.key')), originalSecret, 'the original secret is untouched');
+    });
+
+    it('refuses a secret file that does not hold a key as a configuration error (exit 2), without a stack trace', async () => {
+      const badSecret = join(otherDir, 'garbage.key');
+      await writeFile(badSecret, 'not a key\n', { mode: 0o600 });
+      const result = await umpin(['policy', 'show'], undefined, { UMPIN_SECRET_FILE: badSecret });
+      assertRun(result, 2, { stderr: /^umpin: configuration: .*UMPIN_SECRET_FILE/ });
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+      assert.equal(result.stdout, '');
+    });
+
+    it('refuses a bad setting (exit 2), naming it', async () => {
+      const result = await umpin(['policy', 'show'], undefined, { UMPIN_BODY_LIMIT: 'abc' });
+      assertRun(result, 2, { stderr: 'umpin: configuration: UMPIN_BODY_LIMIT: "abc" must be a whole number from 1024 to 10485760.\n' });
+      assert.equal(result.stdout, '');
+    });
+  });
+});
