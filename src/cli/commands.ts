@@ -90,12 +90,12 @@ the same command again to send a new one.`,
       const login = positionals[0] as string;
       const email = requireOption(options, 'email');
       const extension = requireOption(options, 'extension');
-      const outcome = await withServices((services) => enableMailbox(services, {
-        login, email, extension,
+      const outcome = await withServices((services) => enableMailbox(services, login, {
+        email, extension,
         ...(typeof options.language === 'string' ? { language: options.language } : {}),
         ...(typeof options.policy === 'string' ? { policy: options.policy } : {}),
       }));
-      print(`Enabled ${login} for voice mail; the welcome mail with the PIN was handed off to ${email} (${outcome.reply}).`);
+      print(`Enabled ${login} for voice mail; the welcome mail with the PIN was handed off to ${email} (${outcome.receipt?.reply ?? 'no mail'}).`);
     },
   },
   {

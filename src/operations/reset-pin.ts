@@ -4,7 +4,7 @@
  */
 import type { Credentials } from '../auth/basic-credentials.ts';
 import { AuthenticationFailed, MailboxNotEnabled } from '../errors.ts';
-import { changePinByMail } from './change-pin-by-mail.ts';
+import { RESET_EFFECTS, changePin } from './change-pin.ts';
 import type { Services } from './services.ts';
 
 export async function resetPin(services: Services, credentials: Credentials | undefined, source: string): Promise<{ login: string }> {
@@ -25,6 +25,6 @@ export async function resetPin(services: Services, credentials: Credentials | un
     await services.store.appendAudit({ at: services.now(), event: 'pin.reset', outcome: 'not-enabled', login, actor: login, source });
     throw new MailboxNotEnabled();
   }
-  await changePinByMail(services, mailbox, 'reset', { actor: login, source });
+  await changePin(services, login, { reason: 'reset', by: { actor: login, source }, effects: RESET_EFFECTS });
   return { login };
 }

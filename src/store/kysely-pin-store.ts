@@ -3,9 +3,12 @@
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { PinPolicy } from '../pin/index.ts';
-import type { AuditTable, Database, PolicyTable } from './schema.ts';
+import type { AuditTable, Database, MailboxTable, PolicyTable } from './schema.ts';
 import type {
   ActivationResult,
+  ApiKeyRecord,
+  DeletePolicyResult,
+  MailboxSettings,
   AuditEvent,
   BindKeyResult,
   MailboxState,
@@ -59,15 +62,33 @@ export class KyselyPinStore implements PinStore {
     return rows.map(toPolicy);
   }
 
+  async createPolicy(policy: PinPolicy): Promise<boolean> {
+    const result = await this.#db.insertInto('policies').values(fromPolicy(policy))
+      .onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async updatePolicy(policy: PinPolicy): Promise<boolean> {
+    const result = await this.#db.updateTable('policies').set(fromPolicy(policy)).where('name', '=', policy.name).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async deletePolicy(name: string): Promise<DeletePolicyResult> {
+    return this.#db.transaction().execute(async (trx) => {
+      const users = await trx.selectFrom('mailboxes').select('login').where('policy_name', '=', name).limit(1).executeTakeFirst();
+      if (users) return 'in-use';
+      const result = await trx.deleteFrom('policies').where('name', '=', name).executeTakeFirst();
+      return Number(result.numDeletedRows) === 1 ? 'deleted' : 'missing';
+    });
+  }
+
   async createMailbox(mailbox: NewMailbox, now: Date): Promise<boolean> {
     const result = await this.#db.insertInto('mailboxes').values({
       login: mailbox.login,
-      email: mailbox.email,
-      extension: mailbox.extension,
-      language: mailbox.language,
-      policy_name: mailbox.policyName,
+      ...fromMailboxSettings(mailbox),
       pin_salt: mailbox.pinSalt,
       pin_verifier: null,
+      pin_length: null,
       pin_set_at: null,
       pin_expired: 1,
       first_time_user: 1,
@@ -75,37 +96,70 @@ export class KyselyPinStore implements PinStore {
       failed_logons: 0,
       pin_generation: 0,
       created_at: now.toISOString(),
-    }).onConflict((oc) => oc.column('login').doNothing()).executeTakeFirst();
+    }).onConflict((oc) => oc.doNothing()).executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
+  async updateMailbox(login: string, settings: MailboxSettings): Promise<boolean> {
+    const result = await this.#db.updateTable('mailboxes').set(fromMailboxSettings(settings)).where('login', '=', login).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async deleteMailbox(login: string): Promise<boolean> {
+    const result = await this.#db.deleteFrom('mailboxes').where('login', '=', login).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
   async findMailbox(login: string): Promise<MailboxState | undefined> {
-    const row = await this.#db.selectFrom('mailboxes')
+    const row = await this.#selectMailboxes().where('mailboxes.login', '=', login).executeTakeFirst();
+    return row && toMailboxState(row);
+  }
+
+  async findMailboxLoginByExtension(extension: string): Promise<string | undefined> {
+    const row = await this.#db.selectFrom('mailboxes').select('login').where('extension', '=', extension).executeTakeFirst();
+    return row?.login;
+  }
+
+  async listMailboxes(): Promise<MailboxState[]> {
+    return (await this.#selectMailboxes().orderBy('mailboxes.login').execute()).map(toMailboxState);
+  }
+
+  #selectMailboxes() {
+    return this.#db.selectFrom('mailboxes')
       .innerJoin('policies', 'policies.name', 'mailboxes.policy_name')
       .selectAll('policies')
       .select([
-        'mailboxes.login', 'mailboxes.email', 'mailboxes.extension', 'mailboxes.language', 'mailboxes.pin_salt',
-        'mailboxes.pin_verifier', 'mailboxes.pin_set_at', 'mailboxes.pin_expired', 'mailboxes.first_time_user',
-        'mailboxes.locked_out', 'mailboxes.failed_logons', 'mailboxes.pin_generation',
-      ])
-      .where('mailboxes.login', '=', login)
-      .executeTakeFirst();
-    if (!row) return undefined;
-    return {
-      login: row.login,
-      email: row.email,
-      extension: row.extension,
-      language: row.language,
-      policy: toPolicy(row),
-      pinSalt: row.pin_salt,
-      hasPin: row.pin_verifier !== null,
-      pinSetAt: row.pin_set_at === null ? null : new Date(row.pin_set_at),
-      pinExpired: row.pin_expired === 1,
-      firstTimeUser: row.first_time_user === 1,
-      lockedOut: row.locked_out === 1,
-      failedLogons: row.failed_logons,
-      pinGeneration: row.pin_generation,
-    };
+        'mailboxes.login', 'mailboxes.email', 'mailboxes.notify_email', 'mailboxes.extension', 'mailboxes.language',
+        'mailboxes.first_name', 'mailboxes.last_name', 'mailboxes.pin_salt', 'mailboxes.pin_verifier', 'mailboxes.pin_length',
+        'mailboxes.pin_set_at', 'mailboxes.pin_expired', 'mailboxes.first_time_user', 'mailboxes.locked_out',
+        'mailboxes.failed_logons', 'mailboxes.pin_generation',
+      ]);
+  }
+
+  async setLockedOut(login: string, lockedOut: boolean): Promise<boolean> {
+    const result = await this.#db.updateTable('mailboxes')
+      .set(lockedOut ? { locked_out: 1 } : { locked_out: 0, failed_logons: 0 })
+      .where('login', '=', login).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async recordFailedLogon(login: string, maxLogonAttempts: number | null): Promise<{ failedLogons: number; lockedOut: boolean }> {
+    // One statement, so concurrent failures all count and the lock is decided on the count they produce.
+    const row = await this.#db.updateTable('mailboxes')
+      .set({
+        failed_logons: sql<number>`failed_logons + 1`,
+        locked_out: maxLogonAttempts === null
+          ? sql<number>`locked_out`
+          : sql<number>`case when failed_logons + 1 >= ${maxLogonAttempts} then 1 else locked_out end`,
+      })
+      .where('login', '=', login)
+      .returning(['failed_logons', 'locked_out'])
+      .executeTakeFirstOrThrow();
+    return { failedLogons: row.failed_logons, lockedOut: row.locked_out === 1 };
+  }
+
+  async recordGoodLogon(login: string): Promise<void> {
+    await this.#db.updateTable('mailboxes').set({ failed_logons: 0 }).where('login', '=', login).execute();
   }
 
   async findRememberedPinVerifiers(login: string): Promise<Buffer[]> {
@@ -120,7 +174,12 @@ export class KyselyPinStore implements PinStore {
       login: change.login,
       reason: change.reason,
       new_pin_verifier: change.newPinVerifier,
-      sealed_mail: change.sealedMail,
+      new_pin_length: change.newPinLength,
+      sealed_mail: change.sealedMail ?? null,
+      set_pin_expired: change.effects.pinExpired ? 1 : 0,
+      set_locked_out: change.effects.lockedOut ? 1 : 0,
+      clear_failed_logons: change.effects.clearFailedLogons ? 1 : 0,
+      clear_first_time_user: change.effects.clearFirstTimeUser ? 1 : 0,
       base_generation: change.baseGeneration,
       owner_host: change.ownerHost,
       owner_pid: change.ownerPid,
@@ -136,7 +195,7 @@ export class KyselyPinStore implements PinStore {
     return this.#db.transaction().execute(async (trx) => {
       // A write first, so SQLite takes its write lock at once instead of upgrading a read lock later.
       const pending = await trx.deleteFrom('pending_pin_changes').where('id', '=', id)
-        .returning(['login', 'new_pin_verifier', 'base_generation']).executeTakeFirst();
+        .returningAll().executeTakeFirst();
       if (!pending) return 'gone';
       const mailbox = await trx.selectFrom('mailboxes')
         .innerJoin('policies', 'policies.name', 'mailboxes.policy_name')
@@ -155,10 +214,12 @@ export class KyselyPinStore implements PinStore {
       }
       const updated = await trx.updateTable('mailboxes').set({
         pin_verifier: pending.new_pin_verifier,
+        pin_length: pending.new_pin_length,
         pin_set_at: at,
-        pin_expired: 1,
-        locked_out: 0,
-        failed_logons: 0,
+        pin_expired: pending.set_pin_expired,
+        locked_out: pending.set_locked_out,
+        ...(pending.clear_failed_logons === 1 ? { failed_logons: 0 } : {}),
+        ...(pending.clear_first_time_user === 1 ? { first_time_user: 0 } : {}),
         pin_generation: sql<number>`pin_generation + 1`,
       }).where('login', '=', pending.login).where('pin_generation', '=', pending.base_generation).executeTakeFirst();
       if (Number(updated.numUpdatedRows) !== 1) throw new Error(`mailbox ${pending.login} changed during activation`);
@@ -188,6 +249,29 @@ export class KyselyPinStore implements PinStore {
     let query = this.#db.selectFrom('pending_pin_changes').select((eb) => eb.fn.countAll<number>().as('n'));
     if (login !== undefined) query = query.where('login', '=', login);
     return Number((await query.executeTakeFirstOrThrow()).n);
+  }
+
+  async addApiKey(key: { id: string; name: string; verifier: Buffer }, now: Date): Promise<boolean> {
+    const result = await this.#db.insertInto('api_keys')
+      .values({ id: key.id, name: key.name, verifier: key.verifier, created_at: now.toISOString(), revoked_at: null })
+      .onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async findApiKeyVerifier(id: string): Promise<Buffer | undefined> {
+    const row = await this.#db.selectFrom('api_keys').select('verifier').where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    return row?.verifier;
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const rows = await this.#db.selectFrom('api_keys').select(['id', 'name', 'created_at', 'revoked_at']).orderBy('name').execute();
+    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: new Date(r.created_at), revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at) }));
+  }
+
+  async revokeApiKey(name: string, now: Date): Promise<boolean> {
+    const result = await this.#db.updateTable('api_keys').set({ revoked_at: now.toISOString() })
+      .where('name', '=', name).where('revoked_at', 'is', null).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {
@@ -239,9 +323,63 @@ function toPolicy(row: Selectable<PolicyTable>): PinPolicy {
     pinLifetimeDays: row.pin_lifetime_days,
     pinHistoryCount: row.pin_history_count,
     allowCommonPatterns: row.allow_common_patterns === 1,
+    strictRules: row.strict_rules === 1,
     logonFailuresBeforePinReset: row.logon_failures_before_pin_reset,
     maxLogonAttempts: row.max_logon_attempts,
     resetPinText: row.reset_pin_text,
     umEnabledText: row.um_enabled_text,
+  };
+}
+
+function fromPolicy(policy: PinPolicy): Selectable<PolicyTable> {
+  return {
+    name: policy.name,
+    min_pin_length: policy.minPinLength,
+    pin_lifetime_days: policy.pinLifetimeDays,
+    pin_history_count: policy.pinHistoryCount,
+    allow_common_patterns: policy.allowCommonPatterns ? 1 : 0,
+    strict_rules: policy.strictRules ? 1 : 0,
+    logon_failures_before_pin_reset: policy.logonFailuresBeforePinReset,
+    max_logon_attempts: policy.maxLogonAttempts,
+    reset_pin_text: policy.resetPinText,
+    um_enabled_text: policy.umEnabledText,
+  };
+}
+
+function fromMailboxSettings(settings: MailboxSettings) {
+  return {
+    email: settings.email,
+    notify_email: settings.notifyEmail,
+    extension: settings.extension,
+    language: settings.language,
+    policy_name: settings.policyName,
+    first_name: settings.firstName,
+    last_name: settings.lastName,
+  };
+}
+
+type MailboxRow = Selectable<PolicyTable> & Pick<Selectable<MailboxTable>,
+  'login' | 'email' | 'notify_email' | 'extension' | 'language' | 'first_name' | 'last_name' | 'pin_salt' | 'pin_verifier'
+  | 'pin_length' | 'pin_set_at' | 'pin_expired' | 'first_time_user' | 'locked_out' | 'failed_logons' | 'pin_generation'>;
+
+function toMailboxState(row: MailboxRow): MailboxState {
+  return {
+    login: row.login,
+    email: row.email,
+    notifyEmail: row.notify_email,
+    extension: row.extension,
+    language: row.language,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    policy: toPolicy(row),
+    pinSalt: row.pin_salt,
+    hasPin: row.pin_verifier !== null,
+    pinLength: row.pin_length,
+    pinSetAt: row.pin_set_at === null ? null : new Date(row.pin_set_at),
+    pinExpired: row.pin_expired === 1,
+    firstTimeUser: row.first_time_user === 1,
+    lockedOut: row.locked_out === 1,
+    failedLogons: row.failed_logons,
+    pinGeneration: row.pin_generation,
   };
 }

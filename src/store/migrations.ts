@@ -93,6 +93,30 @@ function migrations(engine: Engine): Record<string, Migration> {
         } as never).execute();
       },
     },
+    '0002-pin-life': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('policies').addColumn('strict_rules', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        for (const [column, type] of [['first_name', 'text'], ['last_name', 'text']] as const) {
+          await db.schema.alterTable('mailboxes').addColumn(column, type, (c) => c.notNull().defaultTo('')).execute();
+        }
+        await db.schema.alterTable('mailboxes').addColumn('notify_email', 'text').execute();
+        await db.schema.alterTable('mailboxes').addColumn('pin_length', 'integer').execute();
+        // The phone side finds a mailbox by its extension, so an extension names one mailbox.
+        await db.schema.createIndex('mailboxes_by_extension').on('mailboxes').column('extension').unique().execute();
+        for (const [column, initial] of [
+          ['new_pin_length', 0], ['set_pin_expired', 1], ['set_locked_out', 0], ['clear_failed_logons', 1], ['clear_first_time_user', 0],
+        ] as const) {
+          await db.schema.alterTable('pending_pin_changes').addColumn(column, 'integer', (c) => c.notNull().defaultTo(initial)).execute();
+        }
+        await db.schema.createTable('api_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('verifier', sql.raw(bytes), (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('revoked_at', 'text')
+          .execute();
+      },
+    },
   };
 }
 

@@ -7,11 +7,15 @@ import type { PinPolicy } from '../pin/index.ts';
 export interface MailboxState {
   readonly login: string;
   readonly email: string;
+  readonly notifyEmail: string | null;
   readonly extension: string;
   readonly language: string;
+  readonly firstName: string;
+  readonly lastName: string;
   readonly policy: PinPolicy;
   readonly pinSalt: Buffer;
   readonly hasPin: boolean;
+  readonly pinLength: number | null;
   readonly pinSetAt: Date | null;
   readonly pinExpired: boolean;
   readonly firstTimeUser: boolean;
@@ -20,16 +24,31 @@ export interface MailboxState {
   readonly pinGeneration: number;
 }
 
-export interface NewMailbox {
-  readonly login: string;
+export interface MailboxSettings {
   readonly email: string;
+  readonly notifyEmail: string | null;
   readonly extension: string;
   readonly language: string;
   readonly policyName: string;
+  readonly firstName: string;
+  readonly lastName: string;
+}
+
+export interface NewMailbox extends MailboxSettings {
+  readonly login: string;
   readonly pinSalt: Buffer;
 }
 
-export type PinChangeReason = 'reset' | 'welcome';
+/** reset: the caller's own (SOAP); admin-reset: the CLI; auto-reset: after failed phone logons; change: the user's own choice by phone. */
+export type PinChangeReason = 'reset' | 'welcome' | 'admin-reset' | 'auto-reset' | 'change';
+
+/** What the mailbox looks like once a change activates. */
+export interface PinChangeEffects {
+  readonly pinExpired: boolean;
+  readonly lockedOut: boolean;
+  readonly clearFailedLogons: boolean;
+  readonly clearFirstTimeUser: boolean;
+}
 
 /** A new PIN waiting for its mail to be handed off (DESIGN §2 step 4). */
 export interface PendingPinChange {
@@ -37,7 +56,10 @@ export interface PendingPinChange {
   readonly login: string;
   readonly reason: PinChangeReason;
   readonly newPinVerifier: Buffer;
-  readonly sealedMail: Buffer;
+  readonly newPinLength: number;
+  /** The mail with the PIN, sealed; absent when no mail carries the change (a PIN the user or admin chose). */
+  readonly sealedMail?: Buffer;
+  readonly effects: PinChangeEffects;
   readonly baseGeneration: number;
   readonly ownerHost: string;
   readonly ownerPid: number;
@@ -68,6 +90,15 @@ export type BindKeyResult = { readonly status: 'bound' | 'matched' } | { readonl
 
 export type ActivationResult = 'activated' | 'gone' | 'superseded';
 
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+}
+
+export type DeletePolicyResult = 'deleted' | 'missing' | 'in-use';
+
 export interface PinStore {
   /** Records the server secret's id on first use; later calls say whether the same secret is in use. */
   bindServerKey(keyId: string): Promise<BindKeyResult>;
@@ -79,9 +110,27 @@ export interface PinStore {
 
   findPolicy(name: string): Promise<PinPolicy | undefined>;
   listPolicies(): Promise<PinPolicy[]>;
+  createPolicy(policy: PinPolicy): Promise<boolean>;
+  updatePolicy(policy: PinPolicy): Promise<boolean>;
+  deletePolicy(name: string): Promise<DeletePolicyResult>;
 
+  /** False when the login or the extension is taken. */
   createMailbox(mailbox: NewMailbox, now: Date): Promise<boolean>;
+  /** False when the mailbox does not exist; throws on a taken extension. */
+  updateMailbox(login: string, settings: MailboxSettings): Promise<boolean>;
+  /** Disable: the mailbox, its PIN and history are deleted. */
+  deleteMailbox(login: string): Promise<boolean>;
   findMailbox(login: string): Promise<MailboxState | undefined>;
+  findMailboxLoginByExtension(extension: string): Promise<string | undefined>;
+  listMailboxes(): Promise<MailboxState[]>;
+  /** Lock or unlock; unlocking also clears the failed-logon counter. */
+  setLockedOut(login: string, lockedOut: boolean): Promise<boolean>;
+  /**
+   * One more failed phone logon, atomically; locks the mailbox when the
+   * count reaches `maxLogonAttempts`. Returns the new count and lock state.
+   */
+  recordFailedLogon(login: string, maxLogonAttempts: number | null): Promise<{ failedLogons: number; lockedOut: boolean }>;
+  recordGoodLogon(login: string): Promise<void>;
   /** The current PIN's verifier (if any) first, then the history's, newest first. */
   findRememberedPinVerifiers(login: string): Promise<Buffer[]>;
 
@@ -89,8 +138,8 @@ export interface PinStore {
   beginPinChange(change: PendingPinChange, now: Date): Promise<boolean>;
   /**
    * In one transaction: the pending verifier becomes the PIN, the old one goes
-   * to history (trimmed to `historyCount`), the flags and counters are set,
-   * the sealed mail is wiped and `audit` is written.
+   * to history (trimmed to the policy's PINHistoryCount), the change's effects
+   * are applied, the sealed mail is wiped and `audit` is written.
    */
   activatePinChange(id: string, now: Date, audit: AuditEvent): Promise<ActivationResult>;
   /** Discards a pending change (the old PIN stays) and writes `audit`. False if it was gone already. */
@@ -98,6 +147,11 @@ export interface PinStore {
   /** Pending changes whose lease ran out or whose owner process on `host` is dead. */
   findAbandonedPinChanges(now: Date, host: string, isProcessAlive: (pid: number) => boolean): Promise<Array<Pick<PendingPinChange, 'id' | 'login' | 'reason' | 'ownerPid'>>>;
   countPendingPinChanges(login?: string): Promise<number>;
+
+  addApiKey(key: { id: string; name: string; verifier: Buffer }, now: Date): Promise<boolean>;
+  findApiKeyVerifier(id: string): Promise<Buffer | undefined>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  revokeApiKey(name: string, now: Date): Promise<boolean>;
 
   appendAudit(event: AuditEvent): Promise<void>;
   listAudit(filter: { login?: string; since?: Date; limit?: number }): Promise<StoredAuditEvent[]>;

@@ -23,6 +23,7 @@ export interface PolicyTable {
   pin_lifetime_days: number | null;
   pin_history_count: number;
   allow_common_patterns: number;
+  strict_rules: number;
   logon_failures_before_pin_reset: number | null;
   max_logon_attempts: number | null;
   reset_pin_text: string;
@@ -35,7 +36,12 @@ export interface MailboxTable {
   extension: string;
   language: string;
   policy_name: string;
+  first_name: string;
+  last_name: string;
+  /** Where PIN mails go instead of `email` (Exchange's NotifyEmail); null for `email`. */
+  notify_email: string | null;
   pin_salt: Buffer;
+  pin_length: number | null;
   pin_verifier: Buffer | null;
   pin_set_at: string | null;
   pin_expired: number;
@@ -62,12 +68,27 @@ export interface PendingPinChangeTable {
   /** The mail with the PIN, AES-GCM sealed; null once handed off or abandoned. */
   sealed_mail: Buffer | null;
   base_generation: number;
+  new_pin_length: number;
+  /** What activation sets: the flags a reset, an admin or a user's own change leave behind. */
+  set_pin_expired: number;
+  set_locked_out: number;
+  clear_failed_logons: number;
+  clear_first_time_user: number;
   owner_host: string;
   owner_pid: number;
   lease_until: string;
   actor: string;
   source: string;
   created_at: string;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  name: string;
+  /** HMAC-SHA256 of the key's secret part under the pepper; the key itself is shown once. */
+  verifier: Buffer;
+  created_at: string;
+  revoked_at: string | null;
 }
 
 export interface AuditTable {
@@ -89,4 +110,5 @@ export interface Database {
   pin_history: PinHistoryTable;
   pending_pin_changes: PendingPinChangeTable;
   audit_events: AuditTable;
+  api_keys: ApiKeyTable;
 }

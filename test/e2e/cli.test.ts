@@ -20,6 +20,7 @@ const DEFAULT_POLICY_JSON = {
   pinLifetimeDays: 60,
   pinHistoryCount: 5,
   allowCommonPatterns: false,
+  strictRules: false,
   logonFailuresBeforePinReset: 5,
   maxLogonAttempts: 15,
   resetPinText: '',

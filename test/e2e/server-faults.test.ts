@@ -10,7 +10,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildHttpServer } from '../../src/http/server.ts';
-import { MAX_HISTORY_REDRAWS } from '../../src/operations/change-pin-by-mail.ts';
+import { MAX_HISTORY_REDRAWS, RESET_EFFECTS } from '../../src/operations/change-pin.ts';
 import type { Services } from '../../src/operations/services.ts';
 import {
   REQUEST_XML, isActivePin, postSoap, provisionMailbox, snapshotState, startTestService, type TestService,
@@ -119,7 +119,7 @@ describe('server-side faults', () => {
     assert.ok(mailbox);
     const id = randomUUID();
     await service.services.store.beginPinChange({
-      id, login: 'carol', reason: 'reset', newPinVerifier: Buffer.alloc(32), sealedMail: Buffer.alloc(40),
+      id, login: 'carol', reason: 'reset', newPinVerifier: Buffer.alloc(32), newPinLength: 6, sealedMail: Buffer.alloc(40), effects: RESET_EFFECTS,
       baseGeneration: mailbox.pinGeneration, ownerHost: 'another-host', ownerPid: 1,
       leaseUntil: new Date(Date.now() + 60_000), actor: 'admin', source: 'cli',
     }, new Date());

@@ -77,8 +77,10 @@ export async function startTestService(extraEnv: Record<string, string> = {}, da
   };
 }
 
-/** Adds a user and enables their mailbox through the CLI; returns the welcome mail's PIN. */
-export async function provisionMailbox(service: TestService, login: string, password: string, extension = '36697'): Promise<string> {
+let nextExtension = 36697;
+
+/** Adds a user and enables their mailbox through the CLI; returns the welcome mail's PIN. Extensions are unique, so each gets its own. */
+export async function provisionMailbox(service: TestService, login: string, password: string, extension = String(nextExtension++)): Promise<string> {
   const added = await service.umpin(['user', 'add', login, '--password-stdin'], `${password}\n`);
   if (added.code !== 0) throw new Error(`user add failed: ${added.stderr}`);
   const before = await listMailFiles(service.config.pickupDir);

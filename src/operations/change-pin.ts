@@ -1,0 +1,170 @@
+/**
+ * The one path by which a PIN takes effect (DESIGN §2): choose or generate
+ * → store a pending change → hand its mail off → activate. Invariant: a
+ * generated PIN becomes active only once the mail that carries it was handed
+ * off; a chosen PIN (the user's own, or an administrator's) may skip the
+ * mail because a person already knows it. Changes of one mailbox run one at
+ * a time: in this process by a lock, across processes by the single pending
+ * row per mailbox.
+ */
+import { randomUUID } from 'node:crypto';
+import { isAmongVerifiers } from '../crypto/kdf.ts';
+import { encryptPayload } from '../crypto/payload-cipher.ts';
+import { InternalError, MailHandOffFailed, NoPinSatisfiesPolicy, PinPolicyViolated, ServerBusy, toUmpinError } from '../errors.ts';
+import type { HandOffReceipt, MailMessage } from '../mail/mail-message.ts';
+import { composePinMail } from '../mail/pin-message.ts';
+import { HISTORY_FAILURE, checkPin, generatePin, type PinContext } from '../pin/index.ts';
+import type { MailboxState, PinChangeEffects, PinChangeReason } from '../store/index.ts';
+import type { Actor, Services } from './services.ts';
+
+/** Candidates that collide with a remembered PIN are drawn again; each draw costs one KDF call. */
+export const MAX_HISTORY_REDRAWS = 8;
+
+/** A sweeper may discard a pending change this long after the hand-off's own timeout. */
+const LEASE_MARGIN_MS = 60_000;
+
+export interface PinChangeRequest {
+  readonly reason: PinChangeReason;
+  readonly by: Actor;
+  readonly effects: PinChangeEffects;
+  /** A PIN someone chose; checked against the policy and history. Generated when absent. */
+  readonly chosenPin?: string;
+  /** Where the PIN mail goes: the mailbox's own address when undefined, no mail when null. */
+  readonly mailTo?: string | null;
+}
+
+export interface PinChangeOutcome {
+  /** Absent when no mail was sent. */
+  readonly receipt?: HandOffReceipt;
+}
+
+/** The effects of a reset that a user or the service starts: the user must choose a PIN at the next logon. */
+export const RESET_EFFECTS: PinChangeEffects = Object.freeze({
+  pinExpired: true, lockedOut: false, clearFailedLogons: true, clearFirstTimeUser: false,
+});
+
+export function pinContext(mailbox: MailboxState): PinContext {
+  return { extension: mailbox.extension, firstName: mailbox.firstName, lastName: mailbox.lastName };
+}
+
+export function changePin(services: Services, login: string, request: PinChangeRequest): Promise<PinChangeOutcome> {
+  if (request.mailTo === null && request.chosenPin === undefined) {
+    throw new TypeError('a generated PIN must be mailed: nobody would know it otherwise');
+  }
+  return services.mailboxLocks.run(login, () => changeLocked(services, login, request));
+}
+
+async function changeLocked(services: Services, login: string, request: PinChangeRequest): Promise<PinChangeOutcome> {
+  const { store } = services;
+  const { by } = request;
+  const audit = (outcome: string, detail?: Record<string, string | number | boolean>) =>
+    ({ at: services.now(), event: `pin.${request.reason}`, outcome, login, actor: by.actor, source: by.source, detail });
+
+  // Read under the lock: a change that finished while we waited moved the generation and the history.
+  const mailbox = await store.findMailbox(login);
+  if (!mailbox) throw new InternalError({ cause: new Error(`mailbox ${login} vanished during a PIN change`) });
+
+  const chosen = request.chosenPin === undefined ? await drawPin(services, mailbox) : await acceptPin(services, mailbox, request.chosenPin);
+  if (!chosen) {
+    await store.appendAudit(audit('no-pin'));
+    throw new NoPinSatisfiesPolicy();
+  }
+  if ('failures' in chosen) {
+    await store.appendAudit(audit('policy-violated', { rules: chosen.failures.map((f) => f.id).join(' ') }));
+    throw new PinPolicyViolated(chosen.failures);
+  }
+
+  const id = randomUUID();
+  const recipient = request.mailTo === undefined ? (mailbox.notifyEmail ?? mailbox.email) : request.mailTo;
+  const message = recipient === null ? undefined : composePinMail({
+    kind: request.reason === 'welcome' ? 'welcome' : 'reset',
+    pin: chosen.pin,
+    from: services.mail.from,
+    to: recipient,
+    extension: mailbox.extension,
+    policyText: request.reason === 'welcome' ? mailbox.policy.umEnabledText : mailbox.policy.resetPinText,
+  });
+  const started = services.now();
+  const begun = await store.beginPinChange({
+    id,
+    login,
+    reason: request.reason,
+    newPinVerifier: chosen.verifier,
+    newPinLength: chosen.pin.length,
+    ...(message ? { sealedMail: encryptPayload(services.secret.payloadKey, Buffer.from(JSON.stringify(message)), `pending:${id}`) } : {}),
+    effects: request.effects,
+    baseGeneration: mailbox.pinGeneration,
+    ownerHost: services.owner.host,
+    ownerPid: services.owner.pid,
+    leaseUntil: new Date(started.getTime() + services.mail.handOffTimeoutMs + LEASE_MARGIN_MS),
+    actor: by.actor,
+    source: by.source,
+  }, started);
+  if (!begun) {
+    await store.appendAudit(audit('busy'));
+    throw new ServerBusy(5, 'A PIN change for this mailbox is already in progress; try again in a few seconds.');
+  }
+
+  let receipt: HandOffReceipt | undefined;
+  if (message) {
+    try {
+      receipt = await handOffWithin(services, message);
+    } catch (error) {
+      const failure = toUmpinError(error);
+      const facts = failure instanceof MailHandOffFailed ? failure.facts : { permanent: false, reply: failure.code };
+      await store.discardPinChange(id, audit('mail-failed', {
+        permanent: facts.permanent, reply: facts.reply ?? '', ...(facts.responseCode ? { responseCode: facts.responseCode } : {}),
+      }));
+      throw failure;
+    }
+  }
+
+  const detail: Record<string, string> = receipt ? { messageId: receipt.messageId, handOff: receipt.reply, to: recipient ?? '' } : { mail: 'none' };
+  const activation = await store.activatePinChange(id, services.now(), audit('success', detail));
+  if (activation !== 'activated') {
+    // The mail went out but its PIN did not take effect; the old PIN still works, so the invariant holds.
+    services.log.error({ login, changeId: id, activation }, 'a pending PIN change was gone at activation; the old PIN stays active');
+    throw new InternalError();
+  }
+  return receipt ? { receipt } : {};
+}
+
+type Candidate = { pin: string; verifier: Buffer };
+
+async function drawPin(services: Services, mailbox: MailboxState): Promise<Candidate | undefined> {
+  const remembered = await services.store.findRememberedPinVerifiers(mailbox.login);
+  for (let draw = 0; draw < MAX_HISTORY_REDRAWS; draw += 1) {
+    const pin = generatePin(mailbox.policy, pinContext(mailbox), services.digits);
+    if (pin === undefined) return undefined;
+    const verifier = await services.kdf.pinVerifier(pin, mailbox.pinSalt);
+    if (!isAmongVerifiers(verifier, remembered)) return { pin, verifier };
+  }
+  return undefined;
+}
+
+/** Every rule the chosen PIN breaks, history included, or the PIN with its verifier. */
+async function acceptPin(services: Services, mailbox: MailboxState, pin: string): Promise<Candidate | { failures: ReturnType<typeof checkPin> }> {
+  const failures = checkPin(pin, mailbox.policy, pinContext(mailbox));
+  if (failures.some((f) => f.id === 'pin.not-digits')) return { failures };
+  const verifier = await services.kdf.pinVerifier(pin, mailbox.pinSalt);
+  if (isAmongVerifiers(verifier, await services.store.findRememberedPinVerifiers(mailbox.login))) failures.push(HISTORY_FAILURE);
+  return failures.length > 0 ? { failures } : { pin, verifier };
+}
+
+async function handOffWithin(services: Services, message: MailMessage): Promise<HandOffReceipt> {
+  const timeoutMs = services.mail.handOffTimeoutMs;
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const failure = new MailHandOffFailed({ permanent: false, reply: `no answer within ${timeoutMs} ms` });
+      controller.abort(failure);
+      reject(failure);
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([services.transport.handOff(message, controller.signal), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

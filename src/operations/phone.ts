@@ -1,0 +1,109 @@
+/**
+ * The telephone side's PIN check (what a PBX calls) and the lockout state
+ * machine of DESIGN §3 / pin-semantics.md §1.4: sequential failures count
+ * across calls; every `LogonFailuresBeforePINReset` failures the PIN is reset
+ * and mailed (the counter keeps running); at `MaxLogonAttempts` the mailbox
+ * is locked until an administrator unlocks or resets it. A right PIN clears
+ * the counter. An unknown mailbox answers exactly like a wrong PIN.
+ */
+import { randomBytes } from 'node:crypto';
+import { isAmongVerifiers } from '../crypto/kdf.ts';
+import { isPinExpired } from '../pin/index.ts';
+import type { PinChangeEffects } from '../store/index.ts';
+import { changePin } from './change-pin.ts';
+import type { Services } from './services.ts';
+
+/** The mailbox a phone call names: its login, or its extension. */
+export type PhoneTarget = { readonly mailbox: string } | { readonly extension: string };
+
+export interface LogonAnswer {
+  readonly result: 'ok' | 'wrong-pin' | 'locked-out';
+  readonly mustChange: boolean;
+}
+
+/** The automatic reset keeps the failure counter running (Exchange: reset after 5, again after 10, locked at 15). */
+const AUTO_RESET_EFFECTS: PinChangeEffects = Object.freeze({
+  pinExpired: true, lockedOut: false, clearFailedLogons: false, clearFirstTimeUser: false,
+});
+
+const CHANGE_EFFECTS: PinChangeEffects = Object.freeze({
+  pinExpired: false, lockedOut: false, clearFailedLogons: true, clearFirstTimeUser: true,
+});
+
+const WRONG: LogonAnswer = Object.freeze({ result: 'wrong-pin', mustChange: false });
+const LOCKED: LogonAnswer = Object.freeze({ result: 'locked-out', mustChange: false });
+
+export async function phoneLogon(services: Services, target: PhoneTarget, pin: string, source: string): Promise<LogonAnswer> {
+  const { answer, autoReset, login } = await checkPin(services, target, pin, source);
+  if (autoReset && login !== undefined) await autoResetPin(services, login, source);
+  return answer;
+}
+
+/**
+ * The user's own new PIN, after proving the old one (which counts as a
+ * logon attempt). Throws PinPolicyViolated naming every failed rule.
+ */
+export async function phoneChangePin(services: Services, target: PhoneTarget, oldPin: string, newPin: string, source: string): Promise<LogonAnswer> {
+  const { answer, autoReset, login } = await checkPin(services, target, oldPin, source);
+  if (autoReset && login !== undefined) await autoResetPin(services, login, source);
+  if (answer.result !== 'ok' || login === undefined) return answer;
+  await changePin(services, login, {
+    reason: 'change', by: { actor: login, source: `phone:${source}` }, chosenPin: newPin, mailTo: null, effects: CHANGE_EFFECTS,
+  });
+  return { result: 'ok', mustChange: false };
+}
+
+interface CheckOutcome {
+  readonly answer: LogonAnswer;
+  readonly login: string | undefined;
+  /** Due after this failure; done outside the mailbox lock, which the reset takes itself. */
+  readonly autoReset: boolean;
+}
+
+async function checkPin(services: Services, target: PhoneTarget, pin: string, source: string): Promise<CheckOutcome> {
+  const { store } = services;
+  const login = 'mailbox' in target ? target.mailbox : await store.findMailboxLoginByExtension(target.extension);
+  const audit = (outcome: string, detail?: Record<string, number>) => store.appendAudit({
+    at: services.now(), event: 'pin.logon', outcome, login: login ?? null, actor: 'phone', source, ...(detail ? { detail } : {}),
+  });
+  const mailbox = login === undefined ? undefined : await store.findMailbox(login);
+  if (login === undefined || mailbox === undefined) {
+    await services.kdf.pinVerifier(pin, randomBytes(16)); // the same work as a real check
+    await audit('unknown-mailbox');
+    return { answer: WRONG, login: undefined, autoReset: false };
+  }
+  return services.mailboxLocks.run(login, async () => {
+    const current = await store.findMailbox(login);
+    if (!current) return { answer: WRONG, login, autoReset: false };
+    if (current.lockedOut) {
+      await audit('locked-out');
+      return { answer: LOCKED, login, autoReset: false };
+    }
+    const verifier = await services.kdf.pinVerifier(pin, current.pinSalt);
+    const [active] = current.hasPin ? await store.findRememberedPinVerifiers(login) : [];
+    if (active !== undefined && isAmongVerifiers(verifier, [active])) {
+      await store.recordGoodLogon(login);
+      const mustChange = isPinExpired(current, current.policy, services.now());
+      await audit('ok');
+      return { answer: { result: 'ok', mustChange }, login, autoReset: false };
+    }
+    const { failedLogons, lockedOut } = await store.recordFailedLogon(login, current.policy.maxLogonAttempts);
+    if (lockedOut) {
+      await audit('locked-out-now', { failedLogons });
+      services.log.warn({ login, failedLogons, source }, 'mailbox locked out after failed phone logons');
+      return { answer: LOCKED, login, autoReset: false };
+    }
+    await audit('wrong-pin', { failedLogons });
+    const every = current.policy.logonFailuresBeforePinReset;
+    return { answer: WRONG, login, autoReset: every !== null && failedLogons % every === 0 };
+  });
+}
+
+/** A failed automatic reset is audited by changePin and logged; the caller's answer stays "wrong-pin". */
+async function autoResetPin(services: Services, login: string, source: string): Promise<void> {
+  try {
+    await changePin(services, login, { reason: 'auto-reset', by: { actor: 'system', source: `phone:${source}` }, effects: AUTO_RESET_EFFECTS });
+  } catch (error) {
+    services.log.warn({ login, err: error }, 'the automatic PIN reset after failed phone logons failed; the old PIN stays');
+  }
+}
