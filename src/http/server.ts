@@ -14,6 +14,7 @@ import { checkSoapContentType } from '../soap/content-type.ts';
 import { parseSoapRequest } from '../soap/envelope.ts';
 import { SOAP_CONTENT_TYPE, escapeXml, renderFault, renderResetPinResponse } from '../soap/render.ts';
 import { loadWsdl } from '../soap/wsdl.ts';
+import { registerTuiRoutes } from './tui-routes.ts';
 
 /** Exchange 2010–2016 and Exchange 2007 paths of the same service. */
 export const SERVICE_PATHS = ['/EWS/UM2007Legacy.asmx', '/UnifiedMessaging/Service.asmx'] as const;
@@ -63,6 +64,8 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
   app.setNotFoundHandler((_request, reply) => {
     reply.code(404).type('text/plain; charset=utf-8').send(`Not found. The voice mail service is at ${SERVICE_PATHS[0]}.\n`);
   });
+
+  registerTuiRoutes(app, services);
 
   for (const path of SERVICE_PATHS) {
     app.route({

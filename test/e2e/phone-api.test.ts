@@ -1,0 +1,247 @@
+/**
+ * The phone-side API over a real socket (DESIGN §3.1): API keys, bad input,
+ * PIN checks, the user's own PIN change with every failed rule named, and
+ * the lockout state machine driven step by step.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { buildHttpServer } from '../../src/http/server.ts';
+import { resetPinByAdmin, setPolicy, unlockMailbox } from '../../src/operations/admin.ts';
+import { createApiKey, revokeApiKey } from '../../src/operations/api-keys.ts';
+import type { Services } from '../../src/operations/services.ts';
+import {
+  isActivePin, listMailFiles, newPinMails, provisionMailbox, snapshotState, startTestService, type TestService,
+} from '../support/service.ts';
+
+interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+describe('phone-side API', () => {
+  let service: TestService;
+  let key: string;
+  const pins = new Map<string, string>();
+
+  before(async () => {
+    service = await startTestService();
+    for (const login of ['dave', 'erin', 'frank', 'gina']) pins.set(login, await provisionMailbox(service, login, `pw-${login}`));
+    key = await createApiKey(service.services, 'pbx');
+  });
+  after(() => service.close());
+
+  async function call(path: string, body: unknown, options: { key?: string | null; contentType?: string; base?: string } = {}): Promise<Answer> {
+    const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/json' };
+    const bearer = options.key === undefined ? key : options.key;
+    if (bearer !== null) headers.authorization = `Bearer ${bearer}`;
+    const response = await fetch(`${options.base ?? service.url}/tui/v1/${path}`, {
+      method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+  const logon = (mailbox: string, pin: string, base?: string) => call('logon', { mailbox, pin }, base ? { base } : {});
+  const show = (login: string) => service.services.store.findMailbox(login);
+
+  describe('refuses', () => {
+    const unauthorized = {
+      error: 'unauthorized',
+      message: 'A valid API key is required: send "Authorization: Bearer <key>"; create one with: umpin apikey add <name>',
+    };
+    it('a missing, malformed or wrong API key with 401, before looking at the PIN', async () => {
+      const before = await snapshotState(service, ['dave']);
+      for (const bearer of [null, 'nonsense', key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A')]) {
+        assert.deepEqual(await call('logon', { mailbox: 'dave', pin: '000000' }, { key: bearer }), { status: 401, body: unauthorized });
+      }
+      assert.deepEqual(await snapshotState(service, ['dave']), before);
+      assert.equal((await show('dave'))?.failedLogons, 0, 'no attempt was counted');
+    });
+
+    it('a revoked key', async () => {
+      const other = await createApiKey(service.services, 'old-pbx');
+      assert.equal((await call('logon', { mailbox: 'dave', pin: pins.get('dave') }, { key: other })).status, 200);
+      await revokeApiKey(service.services, 'old-pbx');
+      assert.deepEqual((await call('logon', { mailbox: 'dave', pin: pins.get('dave') }, { key: other })).status, 401);
+    });
+
+    it('bad input with a 4xx JSON error that names the problem', async () => {
+      const cases: Array<[unknown, string | undefined, number, string, RegExp]> = [
+        ['{"mailbox": "dave", ', undefined, 400, 'bad-json', /not valid JSON/],
+        ['[1, 2]', undefined, 400, 'bad-json', /must be a JSON object/],
+        [{ pin: '123456' }, undefined, 400, 'missing-field', /exactly one of "mailbox" \(the login\) or "extension"/],
+        [{ mailbox: 'dave', extension: '1234', pin: '1' }, undefined, 400, 'missing-field', /exactly one of/],
+        [{ mailbox: 'dave' }, undefined, 400, 'missing-field', /"pin" is required/],
+        [{ mailbox: 'dave', pin: 123456 }, undefined, 400, 'missing-field', /"pin" is required and must be a non-empty string/],
+        [{ mailbox: 'dave', pin: '1'.repeat(300) }, undefined, 400, 'bad-field', /"pin" is longer than 256/],
+        [{ mailbox: 'dave', pin: '123456' }, 'text/plain', 415, 'unsupported-media-type', /application\/json/],
+      ];
+      for (const [body, contentType, status, error, message] of cases) {
+        const answer = await call('logon', body, contentType ? { contentType } : {});
+        assert.equal(answer.status, status, JSON.stringify(body));
+        assert.equal(answer.body.error, error);
+        assert.match(String(answer.body.message), message);
+      }
+      assert.equal((await show('dave'))?.failedLogons, 0, 'bad input counts no attempt');
+    });
+  });
+
+  describe('logon', () => {
+    it('accepts the right PIN by login or by extension, and says it must be changed after a reset', async () => {
+      const mailbox = await show('dave');
+      assert.ok(mailbox);
+      assert.deepEqual(await logon('dave', pins.get('dave') ?? ''), { status: 200, body: { result: 'ok', mustChange: true } });
+      assert.deepEqual(await call('logon', { extension: mailbox.extension, pin: pins.get('dave') }), { status: 200, body: { result: 'ok', mustChange: true } });
+    });
+
+    it('answers a wrong PIN and an unknown mailbox alike', async () => {
+      const wrong = await logon('dave', '000001');
+      assert.deepEqual(wrong, { status: 200, body: { result: 'wrong-pin', mustChange: false } });
+      assert.deepEqual(await logon('nobody', '000001'), wrong);
+      assert.deepEqual(await call('logon', { extension: '99999999', pin: '000001' }), wrong);
+      assert.equal((await show('dave'))?.failedLogons, 1);
+    });
+
+    it('a right PIN clears the failure counter', async () => {
+      await logon('dave', '000002');
+      assert.equal((await show('dave'))?.failedLogons, 2);
+      await logon('dave', pins.get('dave') ?? '');
+      assert.equal((await show('dave'))?.failedLogons, 0);
+    });
+
+    it('audits every check with its result and source, never the PIN', async () => {
+      const events = (await service.services.store.listAudit({ login: 'dave' })).filter((e) => e.event === 'pin.logon');
+      assert.deepEqual(events.map((e) => e.outcome), ['ok', 'ok', 'ok', 'wrong-pin', 'wrong-pin', 'ok']);
+      assert.ok(events.every((e) => e.source === '127.0.0.1' && e.actor === 'phone'));
+      const unknown = (await service.services.store.listAudit({})).filter((e) => e.outcome === 'unknown-mailbox');
+      assert.equal(unknown.length, 2);
+      const text = JSON.stringify(await service.services.store.listAudit({}));
+      assert.ok(!text.includes(pins.get('dave') ?? 'x') && !text.includes('000001'));
+    });
+  });
+
+  describe('change-pin', () => {
+    it('names every rule a new PIN breaks, and changes nothing', async () => {
+      const before = await snapshotState(service, ['erin']);
+      const answer = await call('change-pin', { mailbox: 'erin', oldPin: pins.get('erin'), newPin: '1234' });
+      assert.equal(answer.status, 422);
+      assert.equal(answer.body.error, 'pin-policy');
+      assert.deepEqual(answer.body.rules, [
+        { id: 'pin.too-short', message: 'A PIN must have at least 6 digits.' },
+        { id: 'pin.sequential', message: 'A PIN may not be a run of consecutive digits, such as 123456 or 654321.' },
+      ]);
+      const history = await call('change-pin', { mailbox: 'erin', oldPin: pins.get('erin'), newPin: pins.get('erin') });
+      assert.deepEqual(history.body.rules, [{ id: 'pin.history', message: 'A PIN may not be one of your recent PINs.' }]);
+      const { mailboxes, mails } = (await snapshotState(service, ['erin'])) as { mailboxes: unknown; mails: unknown };
+      const { mailboxes: beforeMailboxes, mails: beforeMails } = before as { mailboxes: unknown; mails: unknown };
+      assert.deepEqual({ mailboxes, mails }, { mailboxes: beforeMailboxes, mails: beforeMails });
+    });
+
+    it('a wrong old PIN changes nothing and counts as a failed logon', async () => {
+      assert.deepEqual(await call('change-pin', { mailbox: 'erin', oldPin: '000003', newPin: '284619' }), { status: 200, body: { result: 'wrong-pin', mustChange: false } });
+      assert.equal(await isActivePin(service.services, 'erin', pins.get('erin') ?? ''), true);
+      assert.equal((await show('erin'))?.failedLogons, 1);
+    });
+
+    it("sets the user's own PIN: no longer expired, no longer a first-time user, the old PIN gone", async () => {
+      assert.deepEqual(await call('change-pin', { mailbox: 'erin', oldPin: pins.get('erin'), newPin: '284619' }), { status: 200, body: { result: 'ok' } });
+      assert.deepEqual(await logon('erin', '284619'), { status: 200, body: { result: 'ok', mustChange: false } });
+      assert.equal((await logon('erin', pins.get('erin') ?? '')).body.result, 'wrong-pin');
+      const erin = await show('erin');
+      assert.equal(erin?.pinExpired, false);
+      assert.equal(erin?.firstTimeUser, false);
+      assert.equal(erin?.pinLength, 6);
+      await logon('erin', '284619');
+    });
+  });
+
+  describe('expiry', () => {
+    let app: FastifyInstance | undefined;
+    after(() => app?.close());
+    async function serveAt(now: Date): Promise<string> {
+      await app?.close();
+      const services: Services = { ...service.services, now: () => now };
+      app = buildHttpServer(services, service.config, pino({ level: 'silent' }));
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      return app.listeningOrigin;
+    }
+
+    it('PINLifetime: mustChange once 60 days have passed since the PIN was set', async () => {
+      const setAt = (await show('erin'))?.pinSetAt;
+      assert.ok(setAt);
+      const day = 86_400_000;
+      assert.deepEqual((await logon('erin', '284619', await serveAt(new Date(setAt.getTime() + 59 * day)))).body, { result: 'ok', mustChange: false });
+      assert.deepEqual((await logon('erin', '284619', await serveAt(new Date(setAt.getTime() + 60 * day)))).body, { result: 'ok', mustChange: true });
+    });
+
+    it('raising MinPINLength makes a shorter PIN expired at its next check', async () => {
+      assert.equal((await logon('erin', '284619')).body.mustChange, false);
+      await setPolicy(service.services, 'default', { minPinLength: 8 });
+      try {
+        assert.deepEqual((await logon('erin', '284619')).body, { result: 'ok', mustChange: true });
+      } finally {
+        await setPolicy(service.services, 'default', { minPinLength: 6 });
+      }
+    });
+  });
+
+  describe('lockout state machine (defaults: reset at 5 and 10, locked at 15)', () => {
+    it('mails a new PIN at 5 and 10 failures, locks at 15, and an administrator reset unlocks', async () => {
+      const pickup = service.config.pickupDir;
+      let mailsBefore = await listMailFiles(pickup);
+      const fail = async (times: number) => {
+        const answers = [];
+        for (let i = 0; i < times; i += 1) answers.push((await logon('frank', '000009')).body.result);
+        return answers;
+      };
+
+      assert.deepEqual(await fail(4), Array(4).fill('wrong-pin'));
+      assert.equal((await newPinMails(pickup, mailsBefore)).length, 0, 'no mail before the fifth failure');
+      assert.deepEqual(await fail(1), ['wrong-pin']);
+      const [fifth] = await newPinMails(pickup, mailsBefore);
+      assert.ok(fifth, 'the fifth failure mailed a new PIN');
+      assert.equal(fifth.to, 'frank@example.com');
+      assert.equal(await isActivePin(service.services, 'frank', fifth.pin), true);
+      assert.equal(await isActivePin(service.services, 'frank', pins.get('frank') ?? ''), false);
+      assert.equal((await show('frank'))?.failedLogons, 5, 'the counter keeps running');
+
+      mailsBefore = await listMailFiles(pickup);
+      assert.deepEqual(await fail(5), Array(5).fill('wrong-pin'));
+      const [tenth] = await newPinMails(pickup, mailsBefore);
+      assert.ok(tenth, 'the tenth failure mailed another PIN');
+      assert.equal(await isActivePin(service.services, 'frank', tenth.pin), true);
+
+      mailsBefore = await listMailFiles(pickup);
+      assert.deepEqual(await fail(5), [...Array(4).fill('wrong-pin'), 'locked-out'], 'the fifteenth attempt already answers locked-out');
+      assert.equal((await newPinMails(pickup, mailsBefore)).length, 0, 'no mail at the lockout');
+      assert.deepEqual((await logon('frank', tenth.pin)).body, { result: 'locked-out', mustChange: false }, 'even the right PIN');
+      const locked = await show('frank');
+      assert.equal(locked?.lockedOut, true);
+      assert.equal(locked?.failedLogons, 15);
+
+      const outcome = await resetPinByAdmin(service.services, 'frank', {});
+      assert.ok(outcome.receipt);
+      const [adminMail] = await newPinMails(pickup, mailsBefore);
+      assert.ok(adminMail);
+      const unlocked = await show('frank');
+      assert.equal(unlocked?.lockedOut, false);
+      assert.equal(unlocked?.failedLogons, 0);
+      assert.deepEqual((await logon('frank', adminMail.pin)).body, { result: 'ok', mustChange: true });
+      const audit = (await service.services.store.listAudit({ login: 'frank' })).map((e) => `${e.event}:${e.outcome}`);
+      assert.equal(audit.filter((e) => e === 'pin.auto-reset:success').length, 2);
+      assert.equal(audit.filter((e) => e === 'pin.logon:locked-out-now').length, 1);
+    });
+
+    it('an administrator unlock keeps the PIN and clears the counter', async () => {
+      for (let i = 0; i < 15; i += 1) await logon('gina', '000009');
+      const locked = await show('gina');
+      assert.equal(locked?.lockedOut, true);
+      const mails = await newPinMails(service.config.pickupDir, []);
+      const latest = mails.filter((m) => m.to === 'gina@example.com').map((m) => m.pin);
+      const active = (await Promise.all(latest.map((pin) => isActivePin(service.services, 'gina', pin)))).indexOf(true);
+      await unlockMailbox(service.services, 'gina');
+      assert.equal((await show('gina'))?.failedLogons, 0);
+      assert.deepEqual((await logon('gina', latest[active] ?? '')).body, { result: 'ok', mustChange: true });
+    });
+  });
+});
