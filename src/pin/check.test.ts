@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkPin } from './check.ts';
+import { generatePin } from './generate.ts';
+import { dialByNameDigits, isKeypadLine } from './keypad.ts';
 import { DEFAULT_POLICY, type PinPolicy } from './policy.ts';
 
 const ids = (pin: string, policy: PinPolicy = DEFAULT_POLICY, extension = '36697') => checkPin(pin, policy, { extension }).map((f) => f.id);
@@ -56,5 +58,59 @@ describe('checkPin', () => {
       { id: 'pin.repeated', message: 'A PIN may not be one digit repeated, such as 111111.' },
       { id: 'pin.extension', message: 'A PIN may not be the end of your extension number or contain the whole extension.' },
     ]);
+  });
+});
+
+describe('checkPin, strict rule set', () => {
+  const strict = { ...DEFAULT_POLICY, strictRules: true, minPinLength: 4 };
+  const strictIds = (pin: string, context: { firstName?: string; lastName?: string } = {}) =>
+    checkPin(pin, strict, { extension: '36697', ...context }).map((f) => f.id);
+
+  it('passes an ordinary PIN', () => {
+    assert.deepEqual(strictIds('284619'), []);
+  });
+
+  it('rejects repeated groups, two distinct digits, triples and keypad lines', () => {
+    assert.deepEqual(strictIds('408408'), ['pin.repeated-group']);
+    assert.deepEqual(strictIds('121212'), ['pin.repeated-group', 'pin.two-digits']);
+    assert.deepEqual(strictIds('122112'), ['pin.two-digits']);
+    assert.deepEqual(strictIds('28883'), ['pin.triple']);
+    assert.deepEqual(strictIds('288828'), ['pin.two-digits', 'pin.triple']);
+    assert.deepEqual(strictIds('928883'), ['pin.triple']);
+    assert.deepEqual(strictIds('2580'), ['pin.keypad-line']);
+    assert.deepEqual(strictIds('0852'), ['pin.keypad-line']);
+    assert.deepEqual(strictIds('2581'), []);
+  });
+
+  it('rejects the dial-by-name digits of the first or last name', () => {
+    // Jane dials 5263; Müller loses its accent to dial M-u-l-l-e-r, 685537.
+    assert.deepEqual(strictIds('952631', { firstName: 'Jane' }), ['pin.name']);
+    assert.deepEqual(strictIds('685537', { lastName: 'Müller' }), ['pin.name']);
+    assert.deepEqual(strictIds('284619', { firstName: 'Jane', lastName: 'Müller' }), []);
+    assert.deepEqual(strictIds('5419', { firstName: 'Li' }), [], 'a two-letter name is too short to count');
+  });
+
+  it('is off unless the policy switches it on', () => {
+    assert.deepEqual(checkPin('408408', DEFAULT_POLICY, { extension: '' }), []);
+  });
+
+  it('makes generated PINs that pass it too', () => {
+    for (let i = 0; i < 2000; i += 1) {
+      const pin = generatePin(strict, { extension: '36697', firstName: 'Jane', lastName: 'Doe' });
+      assert.ok(pin);
+      assert.deepEqual(checkPin(pin, strict, { extension: '36697', firstName: 'Jane', lastName: 'Doe' }), []);
+    }
+  });
+});
+
+describe('keypad', () => {
+  it('dials names as ITU E.161 does', () => {
+    assert.equal(dialByNameDigits('Jane'), '5263');
+    assert.equal(dialByNameDigits("O'Brien-Smith"), '62743676484');
+    assert.equal(dialByNameDigits('Zoë'), '963');
+  });
+  it('finds straight lines in any direction', () => {
+    for (const line of ['123', '321', '147', '2580', '0852', '159', '951', '357', '753', '369']) assert.equal(isKeypadLine(line), true, line);
+    for (const other of ['124', '2468', '1590', '11', '111']) assert.equal(isKeypadLine(other), false, other);
   });
 });
