@@ -6,18 +6,21 @@ import { generatePin, MAX_GENERATION_ATTEMPTS } from './generate.ts';
 import { DEFAULT_POLICY, MAX_PIN_LENGTH, MIN_PIN_LENGTH } from './policy.ts';
 
 describe('generatePin', () => {
-  it('makes PINs that pass the policy they were made for (10 000 runs, lengths 4–24)', () => {
+  it('makes PINs that pass the policy they were made for (10 000 runs, lengths 4–24, strict rules on and off)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: MIN_PIN_LENGTH, max: MAX_PIN_LENGTH }),
         fc.boolean(),
+        fc.boolean(),
         fc.stringMatching(/^[0-9]{1,20}$/),
-        (minPinLength, allowCommonPatterns, extension) => {
-          const policy = { ...DEFAULT_POLICY, minPinLength, allowCommonPatterns };
-          const pin = generatePin(policy, { extension });
+        fc.stringMatching(/^[A-Za-z]{0,12}$/),
+        (minPinLength, allowCommonPatterns, strictRules, extension, lastName) => {
+          const policy = { ...DEFAULT_POLICY, minPinLength, allowCommonPatterns, strictRules };
+          const context = { extension, lastName };
+          const pin = generatePin(policy, context);
           assert.ok(pin !== undefined, 'a PIN was found');
           assert.equal(pin.length, minPinLength);
-          assert.deepEqual(checkPin(pin, policy, { extension }), []);
+          assert.deepEqual(checkPin(pin, policy, context), []);
         },
       ),
       { numRuns: 10_000 },
