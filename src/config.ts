@@ -23,7 +23,13 @@ export interface Config {
   readonly publicUrl: string | undefined;
   readonly bodyLimit: number;
   readonly mailFrom: string;
+  readonly mailReplyTo: string | undefined;
   readonly mailTimeoutMs: number;
+  /** `smtp://…` / `smtps://…`; the pickup directory is used when absent. Parsed by the SMTP transport at start-up. */
+  readonly smtpUrl: string | undefined;
+  readonly smtpCaFile: string | undefined;
+  readonly mailTemplateDir: string | undefined;
+  readonly voiceAccessNumber: string | undefined;
   readonly realm: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly kdfConcurrency: number;
@@ -38,7 +44,12 @@ export const SETTINGS = {
   UMPIN_PICKUP_DIR: { default: '<data dir>/pickup', help: 'where PIN mails are written as .eml files' },
   UMPIN_PUBLIC_URL: { default: '(from the request)', help: 'scheme://host[:port] clients reach the service at; used in the WSDL' },
   UMPIN_BODY_LIMIT: { default: '65536', help: 'largest request body in bytes (1024–10485760)' },
-  UMPIN_MAIL_FROM: { default: 'Voice Mail <voicemail@localhost>', help: 'From: of PIN mails' },
+  UMPIN_MAIL_FROM: { default: 'Voice Mail <voicemail@localhost>', help: 'From: of PIN mails (display name and address)' },
+  UMPIN_MAIL_REPLY_TO: { default: '(none)', help: 'Reply-To: of PIN mails, e.g. the help desk' },
+  UMPIN_SMTP_URL: { default: '(none: pickup directory)', help: 'smtp://user:pass@host:587 (STARTTLS required), smtps://host:465, ?tls=off for a loopback relay' },
+  UMPIN_SMTP_CA_FILE: { default: '(system CAs)', help: "PEM file of CAs to trust for the relay's certificate, besides the system's" },
+  UMPIN_MAIL_TEMPLATE_DIR: { default: '(built-in)', help: 'a directory of mail templates that override the built-in ones' },
+  UMPIN_VOICE_ACCESS_NUMBER: { default: '(none)', help: 'the number users call for voice mail, named in PIN mails' },
   UMPIN_MAIL_TIMEOUT_MS: { default: '15000', help: 'how long a mail hand-off may take before the reset fails (100–300000)' },
   UMPIN_REALM: { default: 'umpin', help: 'the HTTP Basic realm' },
   UMPIN_LOG_LEVEL: { default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
@@ -54,6 +65,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   };
   const dataDir = resolve(cwd, value('UMPIN_DATA_DIR') ?? './var');
   const inData = (name: keyof typeof SETTINGS, fallback: string) => resolve(cwd, value(name) ?? resolve(dataDir, fallback));
+  const optional = <T>(name: keyof typeof SETTINGS, parse: (raw: string) => T): T | undefined => {
+    const raw = value(name);
+    return raw === undefined ? undefined : parse(raw);
+  };
 
   return Object.freeze({
     listen: Object.freeze(parseListen(value('UMPIN_LISTEN') ?? SETTINGS.UMPIN_LISTEN.default)),
@@ -64,6 +79,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     publicUrl: parsePublicUrl(value('UMPIN_PUBLIC_URL')),
     bodyLimit: parseInteger('UMPIN_BODY_LIMIT', value('UMPIN_BODY_LIMIT') ?? '65536', 1024, 10 * 1024 * 1024),
     mailFrom: parseMailFrom(value('UMPIN_MAIL_FROM') ?? SETTINGS.UMPIN_MAIL_FROM.default),
+    mailReplyTo: optional('UMPIN_MAIL_REPLY_TO', (raw) => parseMailFrom(raw, 'UMPIN_MAIL_REPLY_TO')),
+    smtpUrl: value('UMPIN_SMTP_URL'),
+    smtpCaFile: optional('UMPIN_SMTP_CA_FILE', (raw) => resolve(cwd, raw)),
+    mailTemplateDir: optional('UMPIN_MAIL_TEMPLATE_DIR', (raw) => resolve(cwd, raw)),
+    voiceAccessNumber: optional('UMPIN_VOICE_ACCESS_NUMBER', parseAccessNumber),
     mailTimeoutMs: parseInteger('UMPIN_MAIL_TIMEOUT_MS', value('UMPIN_MAIL_TIMEOUT_MS') ?? '15000', 100, 300_000),
     realm: parseRealm(value('UMPIN_REALM') ?? 'umpin'),
     logLevel: parseLogLevel(value('UMPIN_LOG_LEVEL') ?? 'info'),
@@ -109,9 +129,16 @@ function parseInteger(name: string, raw: string, min: number, max: number): numb
   return parsed;
 }
 
-function parseMailFrom(raw: string): string {
+function parseAccessNumber(raw: string): string {
+  if (!/^\+?[0-9][0-9 ()./-]{2,30}$/.test(raw)) {
+    throw new ConfigError('UMPIN_VOICE_ACCESS_NUMBER', `"${raw}" is not a telephone number such as +1 555 0100.`);
+  }
+  return raw;
+}
+
+function parseMailFrom(raw: string, setting = 'UMPIN_MAIL_FROM'): string {
   if (!/^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/.test(raw)) {
-    throw new ConfigError('UMPIN_MAIL_FROM', `"${raw}" is not an address such as voicemail@example.com or "Voice Mail <voicemail@example.com>".`);
+    throw new ConfigError(setting, `"${raw}" is not an address such as voicemail@example.com or "Voice Mail <voicemail@example.com>".`);
   }
   return raw;
 }

@@ -225,3 +225,24 @@ export async function lockMailbox(services: Services, login: string): Promise<vo
 export function listAudit(services: Services, filter: { login?: string; since?: Date; limit?: number }): Promise<StoredAuditEvent[]> {
   return services.store.listAudit(filter);
 }
+
+export interface LastMail {
+  readonly status: 'handed-off' | 'failed';
+  readonly at: string;
+  readonly reply: string;
+}
+
+/** The mailbox's most recent PIN mail as the audit trail records it, or undefined before any. */
+export async function findLastMail(services: Services, login: string): Promise<LastMail | undefined> {
+  const events = await services.store.listAudit({ login });
+  for (let i = events.length - 1; i >= 0; i -= 1) {
+    const event = events[i] as StoredAuditEvent;
+    if (event.outcome === 'success' && typeof event.detail?.messageId === 'string') {
+      return { status: 'handed-off', at: event.at.toISOString(), reply: String(event.detail.handOff ?? '') };
+    }
+    if (event.outcome === 'mail-failed') {
+      return { status: 'failed', at: event.at.toISOString(), reply: String(event.detail?.reply ?? '') };
+    }
+  }
+  return undefined;
+}
