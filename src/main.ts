@@ -11,7 +11,10 @@ import { Kdf } from './crypto/kdf.ts';
 import { loadOrCreateServerSecret } from './crypto/secret-key.ts';
 import { buildHttpServer } from './http/server.ts';
 import { KeyedMutex } from './lib/keyed-mutex.ts';
+import type { MailTransport } from './mail/mail-message.ts';
 import { PickupTransport } from './mail/pickup/pickup-transport.ts';
+import { SmtpTransport } from './mail/smtp/smtp-transport.ts';
+import { describeSmtpRelay, parseSmtpUrl } from './mail/smtp/smtp-url.ts';
 import { cryptoDigits } from './pin/index.ts';
 import { discardAbandonedPinChanges } from './operations/recover-abandoned.ts';
 import type { Logger, Services } from './operations/services.ts';
@@ -49,14 +52,26 @@ export async function openServices(config: Config, log: Logger): Promise<OpenedS
     );
   }
   const kdf = new Kdf({ pepper: secret.pepper, concurrency: config.kdfConcurrency });
-  const transport = new PickupTransport(config.pickupDir);
+  let transport: MailTransport;
+  try {
+    transport = openMailTransport(config);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const services: Services = Object.freeze({
     store,
     kdf,
     authenticator: localAuthenticator(store, kdf, config.realm),
     secret,
     transport,
-    mail: { from: config.mailFrom, handOffTimeoutMs: config.mailTimeoutMs },
+    mail: {
+      from: config.mailFrom,
+      handOffTimeoutMs: config.mailTimeoutMs,
+      ...(config.mailReplyTo ? { replyTo: config.mailReplyTo } : {}),
+      ...(config.mailTemplateDir ? { templateDir: config.mailTemplateDir } : {}),
+      ...(config.voiceAccessNumber ? { accessNumber: config.voiceAccessNumber } : {}),
+    },
     realm: config.realm,
     now: () => new Date(),
     digits: cryptoDigits,
@@ -72,6 +87,27 @@ export async function openServices(config: Config, log: Logger): Promise<OpenedS
       await store.close();
     },
   };
+}
+
+/** SMTP when UMPIN_SMTP_URL is set, else the pickup directory. A bad URL or CA file is a configuration error. */
+function openMailTransport(config: Config): MailTransport {
+  if (config.smtpUrl === undefined) return new PickupTransport(config.pickupDir);
+  try {
+    return new SmtpTransport({
+      relay: parseSmtpUrl(config.smtpUrl),
+      ...(config.smtpCaFile ? { caFile: config.smtpCaFile } : {}),
+      timeoutMs: config.mailTimeoutMs,
+    });
+  } catch (error) {
+    if (!(error instanceof TypeError) || error instanceof ConfigError) throw error;
+    const setting = error.message.startsWith('UMPIN_SMTP_CA_FILE') ? 'UMPIN_SMTP_CA_FILE' : 'UMPIN_SMTP_URL';
+    throw new ConfigError(setting, error.message.replace(/^UMPIN_SMTP_(URL|CA_FILE):?\s*/, ''));
+  }
+}
+
+/** Where mail goes, without secrets, for the start-up log line. */
+function describeMail(config: Config): string {
+  return config.smtpUrl === undefined ? `pickup directory ${config.pickupDir}` : `SMTP relay ${describeSmtpRelay(parseSmtpUrl(config.smtpUrl))}`;
 }
 
 const RECOVERY_INTERVAL_MS = 30_000;
@@ -107,5 +143,5 @@ export async function serve(config: Config): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 
   await app.listen({ host: config.listen.host, port: config.listen.port });
-  logger.info({ database: config.database.file, pickup: config.pickupDir }, `umpin is serving ResetPIN at ${app.listeningOrigin}/EWS/UM2007Legacy.asmx`);
+  logger.info({ database: config.database.file, mail: describeMail(config) }, `umpin is serving ResetPIN at ${app.listeningOrigin}/EWS/UM2007Legacy.asmx`);
 }

@@ -76,14 +76,14 @@ async function changeLocked(services: Services, login: string, request: PinChang
 
   const id = randomUUID();
   const recipient = request.mailTo === undefined ? (mailbox.notifyEmail ?? mailbox.email) : request.mailTo;
-  const message = recipient === null ? undefined : composePinMail({
+  const message = recipient === null ? undefined : withReplyTo(services, composePinMail({
     kind: request.reason === 'welcome' ? 'welcome' : 'reset',
     pin: chosen.pin,
     from: services.mail.from,
     to: recipient,
     extension: mailbox.extension,
     policyText: request.reason === 'welcome' ? mailbox.policy.umEnabledText : mailbox.policy.resetPinText,
-  });
+  }));
   const started = services.now();
   const begun = await store.beginPinChange({
     id,
@@ -127,6 +127,11 @@ async function changeLocked(services: Services, login: string, request: PinChang
     throw new InternalError();
   }
   return receipt ? { receipt } : {};
+}
+
+function withReplyTo(services: Services, message: MailMessage): MailMessage {
+  const { replyTo } = services.mail;
+  return replyTo === undefined ? message : { ...message, headers: { ...message.headers, 'Reply-To': replyTo } };
 }
 
 type Candidate = { pin: string; verifier: Buffer };

@@ -24,7 +24,15 @@ export interface Services {
   readonly authenticator: Authenticator;
   readonly secret: ServerSecret;
   readonly transport: MailTransport;
-  readonly mail: { readonly from: string; readonly handOffTimeoutMs: number };
+  readonly mail: {
+    readonly from: string;
+    readonly replyTo?: string;
+    /** A deployer's mail templates, overriding the built-in ones. */
+    readonly templateDir?: string;
+    /** The voice access number named in PIN mails. */
+    readonly accessNumber?: string;
+    readonly handOffTimeoutMs: number;
+  };
   readonly realm: string;
   readonly now: () => Date;
   readonly digits: DigitSource;

@@ -1,0 +1,127 @@
+/**
+ * ResetPIN delivered over SMTP to a real smtp-server (STARTTLS with a
+ * certificate made here, AUTH): the relay's answer decides, and every
+ * failure leaves the old PIN working with nothing pending.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { MESSAGES_NS } from '../../src/soap/namespaces.ts';
+import { renderResetPinResponse } from '../../src/soap/render.ts';
+import { makeTestCertificate, startSmtpPeer, type SmtpPeer, type TestCertificate } from '../support/smtp-peer.ts';
+import { REQUEST_XML, isActivePin, postSoap, startTestService, type TestService } from '../support/service.ts';
+
+const PIN_LINE = /^ {4}(\d+)$/m;
+const ERRORS = 'http://schemas.microsoft.com/exchange/services/2006/errors';
+
+describe('ResetPIN over SMTP', () => {
+  let certificate: TestCertificate;
+  let peer: SmtpPeer;
+  let service: TestService;
+  let request: Buffer;
+  let currentPin: string;
+
+  before(async () => {
+    certificate = await makeTestCertificate();
+    peer = await startSmtpPeer({ tls: 'starttls', certificate, auth: { user: 'relay-user', pass: 'relay-pass' } });
+    service = await startTestService({
+      UMPIN_SMTP_URL: `smtp://relay-user:relay-pass@127.0.0.1:${peer.port}`,
+      UMPIN_SMTP_CA_FILE: certificate.certFile,
+      UMPIN_MAIL_TIMEOUT_MS: '1500',
+      UMPIN_MAIL_REPLY_TO: 'Help Desk <help@example.com>',
+    });
+    request = await readFile(REQUEST_XML);
+    assert.equal((await service.umpin(['user', 'add', 'olga', '--password-stdin'], 'pw-olga\n')).code, 0);
+    const enabled = await service.umpin(['mailbox', 'enable', 'olga', '--email', 'olga@example.com', '--extension', '4711']);
+    assert.equal(enabled.code, 0, enabled.stderr);
+    currentPin = PIN_LINE.exec(peer.received.at(-1)?.parsed.text ?? '')?.[1] ?? '';
+    assert.match(currentPin, /^\d{6}$/, 'the welcome mail came over SMTP');
+  });
+  after(async () => {
+    await service.close();
+    await peer.close();
+    await certificate.dispose();
+  });
+
+  const reset = () => postSoap(service.endpoint, request, { login: 'olga', password: 'pw-olga' });
+
+  async function expectFault(message: string): Promise<void> {
+    const response = await reset();
+    assert.equal(response.status, 500);
+    assert.ok(response.body.includes('<faultcode>soap:Server</faultcode>'));
+    assert.ok(response.body.includes(`<e:ResponseCode xmlns:e="${ERRORS}">ErrorUnifiedMessagingRequestFailed</e:ResponseCode>`));
+    assert.ok(response.body.includes(`<faultstring xml:lang="en">${message}</faultstring>`), response.body);
+    assert.equal(await isActivePin(service.services, 'olga', currentPin), true, 'the old PIN still works');
+    assert.equal(await service.services.store.countPendingPinChanges(), 0, 'nothing is pending');
+  }
+  const REFUSED = 'The e-mail with your new PIN was refused, so your PIN was not changed and your old PIN still works. Ask your administrator to check your e-mail address.';
+  const NOT_NOW = 'The e-mail with your new PIN could not be sent now, so your PIN was not changed and your old PIN still works. Try again in a few minutes.';
+  const lastAudit = async () => (await service.services.store.listAudit({ login: 'olga' })).at(-1);
+
+  it('250: the mail went over STARTTLS with AUTH, and its PIN is now active', async () => {
+    peer.setReply({ kind: 'accept' });
+    const before = peer.received.length;
+    const response = await reset();
+    assert.equal(response.status, 200);
+    assert.equal(response.body, renderResetPinResponse(MESSAGES_NS));
+    assert.equal(peer.received.length, before + 1);
+    const mail = peer.received.at(-1);
+    assert.ok(mail);
+    assert.equal(mail.secure, true, 'STARTTLS was used');
+    assert.equal(mail.user, 'relay-user');
+    assert.deepEqual(mail.envelope.to, ['olga@example.com']);
+    assert.equal(mail.parsed.headers.get('auto-submitted'), 'auto-generated');
+    assert.ok(mail.parsed.messageId && mail.parsed.date);
+    assert.equal(mail.parsed.replyTo?.text, '"Help Desk" <help@example.com>');
+    const pin = PIN_LINE.exec(mail.parsed.text ?? '')?.[1] ?? '';
+    assert.ok(!(mail.parsed.subject ?? '').includes(pin));
+    assert.equal(await isActivePin(service.services, 'olga', pin), true);
+    assert.equal(await isActivePin(service.services, 'olga', currentPin), false);
+    assert.match(String((await lastAudit())?.detail?.handOff), /^250/);
+    currentPin = pin;
+  });
+
+  it('550: a permanent refusal, the old PIN stays', async () => {
+    peer.setReply({ kind: 'reject', code: 550, message: 'mailbox unavailable' });
+    await expectFault(REFUSED);
+    const audit = await lastAudit();
+    assert.deepEqual([audit?.outcome, audit?.detail?.permanent, audit?.detail?.responseCode], ['mail-failed', true, 550]);
+  });
+
+  for (const code of [451, 421]) {
+    it(`${code}: a transient refusal, the old PIN stays`, async () => {
+      peer.setReply({ kind: 'reject', code, message: 'try later' });
+      await expectFault(NOT_NOW);
+      const audit = await lastAudit();
+      assert.deepEqual([audit?.detail?.permanent, audit?.detail?.responseCode], [false, code]);
+    });
+  }
+
+  it('a relay that stalls past the timeout: a transient fault, promptly', async () => {
+    peer.setReply({ kind: 'stall' });
+    const started = Date.now();
+    await expectFault(NOT_NOW);
+    assert.ok(Date.now() - started < 5_000, 'bounded by UMPIN_MAIL_TIMEOUT_MS');
+    peer.setReply({ kind: 'accept' });
+  });
+
+  it('a relay that does not offer STARTTLS gets nothing in plain text', async () => {
+    const plain = await startSmtpPeer({ tls: 'none' });
+    const other = await startTestService({ UMPIN_SMTP_URL: `smtp://127.0.0.1:${plain.port}`, UMPIN_MAIL_TIMEOUT_MS: '1500' }, service.dataDir);
+    try {
+      const response = await postSoap(other.endpoint, request, { login: 'olga', password: 'pw-olga' });
+      assert.equal(response.status, 500);
+      assert.ok(response.body.includes(REFUSED), response.body);
+      assert.equal(plain.dataCount(), 0, 'no message was sent');
+      assert.equal(await isActivePin(service.services, 'olga', currentPin), true);
+    } finally {
+      await other.close();
+      await plain.close();
+    }
+  });
+
+  it('a relay that is down: a transient fault', async () => {
+    await peer.close();
+    await expectFault(NOT_NOW);
+  });
+});
