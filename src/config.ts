@@ -30,6 +30,9 @@ export interface Config {
   readonly smtpCaFile: string | undefined;
   readonly mailTemplateDir: string | undefined;
   readonly voiceAccessNumber: string | undefined;
+  readonly outboxRetryMs: number;
+  readonly outboxGiveUpMinutes: number;
+  readonly outboxIntervalMs: number;
   readonly realm: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly kdfConcurrency: number;
@@ -51,6 +54,9 @@ export const SETTINGS = {
   UMPIN_MAIL_TEMPLATE_DIR: { default: '(built-in)', help: 'a directory of mail templates that override the built-in ones' },
   UMPIN_VOICE_ACCESS_NUMBER: { default: '(none)', help: 'the number users call for voice mail, named in PIN mails' },
   UMPIN_MAIL_TIMEOUT_MS: { default: '15000', help: 'how long a mail hand-off may take before the reset fails (100–300000)' },
+  UMPIN_OUTBOX_RETRY_MS: { default: '30000', help: 'first retry of a queued PIN mail after this long, doubling up to an hour (100–3600000)' },
+  UMPIN_OUTBOX_GIVE_UP_MINUTES: { default: '1440', help: 'a queued PIN mail not delivered within this is given up; the old PIN stays (1–43200)' },
+  UMPIN_OUTBOX_INTERVAL_MS: { default: '5000', help: 'how often the outbox worker looks for due mail (100–600000)' },
   UMPIN_REALM: { default: 'umpin', help: 'the HTTP Basic realm' },
   UMPIN_LOG_LEVEL: { default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
   UMPIN_KDF_CONCURRENCY: { default: '(number of cores)', help: 'argon2 hashes computed at once' },
@@ -85,6 +91,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     mailTemplateDir: optional('UMPIN_MAIL_TEMPLATE_DIR', (raw) => resolve(cwd, raw)),
     voiceAccessNumber: optional('UMPIN_VOICE_ACCESS_NUMBER', parseAccessNumber),
     mailTimeoutMs: parseInteger('UMPIN_MAIL_TIMEOUT_MS', value('UMPIN_MAIL_TIMEOUT_MS') ?? '15000', 100, 300_000),
+    outboxRetryMs: parseInteger('UMPIN_OUTBOX_RETRY_MS', value('UMPIN_OUTBOX_RETRY_MS') ?? '30000', 100, 3_600_000),
+    outboxGiveUpMinutes: parseInteger('UMPIN_OUTBOX_GIVE_UP_MINUTES', value('UMPIN_OUTBOX_GIVE_UP_MINUTES') ?? '1440', 1, 43_200),
+    outboxIntervalMs: parseInteger('UMPIN_OUTBOX_INTERVAL_MS', value('UMPIN_OUTBOX_INTERVAL_MS') ?? '5000', 100, 600_000),
     realm: parseRealm(value('UMPIN_REALM') ?? 'umpin'),
     logLevel: parseLogLevel(value('UMPIN_LOG_LEVEL') ?? 'info'),
     kdfConcurrency: parseInteger('UMPIN_KDF_CONCURRENCY', value('UMPIN_KDF_CONCURRENCY') ?? String(availableParallelism()), 1, 256),

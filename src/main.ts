@@ -16,6 +16,7 @@ import { PickupTransport } from './mail/pickup/pickup-transport.ts';
 import { SmtpTransport } from './mail/smtp/smtp-transport.ts';
 import { describeSmtpRelay, parseSmtpUrl } from './mail/smtp/smtp-url.ts';
 import { cryptoDigits } from './pin/index.ts';
+import { deliverDueMail } from './operations/outbox.ts';
 import { discardAbandonedPinChanges } from './operations/recover-abandoned.ts';
 import type { Logger, Services } from './operations/services.ts';
 import { openPinStore } from './store/index.ts';
@@ -68,6 +69,8 @@ export async function openServices(config: Config, log: Logger): Promise<OpenedS
     mail: {
       from: config.mailFrom,
       handOffTimeoutMs: config.mailTimeoutMs,
+      retryBaseMs: config.outboxRetryMs,
+      giveUpAfterMs: config.outboxGiveUpMinutes * 60_000,
       ...(config.mailReplyTo ? { replyTo: config.mailReplyTo } : {}),
       ...(config.mailTemplateDir ? { templateDir: config.mailTemplateDir } : {}),
       ...(config.voiceAccessNumber ? { accessNumber: config.voiceAccessNumber } : {}),
@@ -122,8 +125,24 @@ export async function serve(config: Config): Promise<void> {
   const recover = async () => {
     const { results } = await discardAbandonedPinChanges(services);
     for (const r of results) {
-      if (r.status === 'Failed') logger.error({ login: r.login, err: r.error }, 'could not discard an abandoned PIN change');
+      if (r.status === 'Failed') logger.error({ login: r.login, err: r.error }, 'could not recover an abandoned PIN change');
+      else if (r.status === 'Requeued') logger.warn({ login: r.login, changeId: r.id }, 'queued again a PIN mail whose worker stopped');
       else logger.warn({ login: r.login, changeId: r.id }, 'discarded an abandoned PIN change; the old PIN stays');
+    }
+  };
+  let delivering = false;
+  const deliver = async () => {
+    if (delivering) return; // one run at a time in this process; other instances are kept apart by the claim
+    delivering = true;
+    try {
+      for (const r of (await deliverDueMail(services)).results) {
+        const line = { login: r.login, id: r.id, reply: r.reply };
+        if (r.status === 'Sent') logger.info(line, 'delivered a queued PIN mail; its PIN is now active');
+        else if (r.status === 'Retry') logger.warn(line, 'a queued PIN mail could not be delivered yet; it will be retried');
+        else logger.error(line, 'gave up on a queued PIN mail; the old PIN stays');
+      }
+    } finally {
+      delivering = false;
     }
   };
   await recover();
@@ -131,10 +150,13 @@ export async function serve(config: Config): Promise<void> {
   const app = buildHttpServer(services, config, logger);
   const sweeper = setInterval(() => void recover().catch((err) => logger.error({ err }, 'recovery sweep failed')), RECOVERY_INTERVAL_MS);
   sweeper.unref();
+  const worker = setInterval(() => void deliver().catch((err) => logger.error({ err }, 'outbox run failed')), config.outboxIntervalMs);
+  worker.unref();
 
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping');
     clearInterval(sweeper);
+    clearInterval(worker);
     await app.close();
     await opened.close();
     process.exit(0);

@@ -4,6 +4,8 @@ export interface MailMessage {
   readonly to: string;
   readonly subject: string;
   readonly text: string;
+  /** An HTML alternative to `text` (same content); sent as multipart/alternative when present. */
+  readonly html?: string;
   readonly headers: Readonly<Record<string, string>>;
 }
 

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { isAmongVerifiers } from '../crypto/kdf.ts';
 import { encryptPayload } from '../crypto/payload-cipher.ts';
-import { InternalError, MailHandOffFailed, NoPinSatisfiesPolicy, PinPolicyViolated, ServerBusy, toUmpinError } from '../errors.ts';
+import { InternalError, MailHandOffFailed, type HandOffFacts, NoPinSatisfiesPolicy, PinPolicyViolated, ServerBusy, toUmpinError } from '../errors.ts';
 import type { HandOffReceipt, MailMessage } from '../mail/mail-message.ts';
 import { composePinMail } from '../mail/pin-message.ts';
 import { HISTORY_FAILURE, checkPin, generatePin, type PinContext } from '../pin/index.ts';
@@ -34,8 +34,22 @@ export interface PinChangeRequest {
 }
 
 export interface PinChangeOutcome {
-  /** Absent when no mail was sent. */
+  /** The relay took the mail and the PIN is active. */
   readonly receipt?: HandOffReceipt;
+  /** The relay could not take it now; the outbox will retry, and the PIN activates on delivery. */
+  readonly queued?: { readonly id: string; readonly reply: string; readonly nextAttemptAt: Date };
+}
+
+/**
+ * Changes nobody waits for go through the durable outbox (issue 5): one
+ * attempt at once, then retries by the worker. The SOAP caller's own reset
+ * is answered by one inline attempt, as [MS-OXWUMS] expects a result.
+ */
+const OUTBOX_REASONS: ReadonlySet<PinChangeReason> = new Set(['welcome', 'admin-reset', 'auto-reset']);
+
+/** The wait before retry `attempt` (1-based) of an outbox mail: doubling from the configured base, at most an hour. */
+export function retryDelayMs(services: Services, attempt: number): number {
+  return Math.min(services.mail.retryBaseMs * 2 ** Math.max(0, attempt - 1), 3_600_000);
 }
 
 /** The effects of a reset that a user or the service starts: the user must choose a PIN at the next logon. */
@@ -75,6 +89,7 @@ async function changeLocked(services: Services, login: string, request: PinChang
   }
 
   const id = randomUUID();
+  const delivery = OUTBOX_REASONS.has(request.reason) ? 'outbox' : 'inline';
   const recipient = request.mailTo === undefined ? (mailbox.notifyEmail ?? mailbox.email) : request.mailTo;
   const message = recipient === null ? undefined : withReplyTo(services, composePinMail({
     kind: request.reason === 'welcome' ? 'welcome' : 'reset',
@@ -83,8 +98,13 @@ async function changeLocked(services: Services, login: string, request: PinChang
     to: recipient,
     extension: mailbox.extension,
     policyText: request.reason === 'welcome' ? mailbox.policy.umEnabledText : mailbox.policy.resetPinText,
+    language: mailbox.language,
+    ...(services.mail.accessNumber ? { accessNumber: services.mail.accessNumber } : {}),
+    ...(services.mail.templateDir ? { templateDir: services.mail.templateDir } : {}),
   }));
   const started = services.now();
+  // A queued mail nobody is sending right now gives way to the newer change.
+  await store.supersedeQueuedPinChange(login, started, { ...audit('superseded'), event: 'pin.outbox' });
   const begun = await store.beginPinChange({
     id,
     login,
@@ -93,6 +113,8 @@ async function changeLocked(services: Services, login: string, request: PinChang
     newPinLength: chosen.pin.length,
     ...(message ? { sealedMail: encryptPayload(services.secret.payloadKey, Buffer.from(JSON.stringify(message)), `pending:${id}`) } : {}),
     effects: request.effects,
+    delivery,
+    ...(recipient === null ? {} : { recipient, giveUpAt: new Date(started.getTime() + services.mail.giveUpAfterMs) }),
     baseGeneration: mailbox.pinGeneration,
     ownerHost: services.owner.host,
     ownerPid: services.owner.pid,
@@ -112,14 +134,18 @@ async function changeLocked(services: Services, login: string, request: PinChang
     } catch (error) {
       const failure = toUmpinError(error);
       const facts = failure instanceof MailHandOffFailed ? failure.facts : { permanent: false, reply: failure.code };
-      await store.discardPinChange(id, audit('mail-failed', {
-        permanent: facts.permanent, reply: facts.reply ?? '', ...(facts.responseCode ? { responseCode: facts.responseCode } : {}),
-      }));
+      if (delivery === 'outbox' && !facts.permanent) {
+        const nextAttemptAt = new Date(services.now().getTime() + retryDelayMs(services, 1));
+        await store.scheduleMailRetry(id, nextAttemptAt, facts.reply ?? '');
+        await store.appendAudit(audit('mail-queued', describeFacts(facts)));
+        return { queued: { id, reply: facts.reply ?? '', nextAttemptAt } };
+      }
+      await store.discardPinChange(id, audit('mail-failed', describeFacts(facts)));
       throw failure;
     }
   }
 
-  const detail: Record<string, string> = receipt ? { messageId: receipt.messageId, handOff: receipt.reply, to: recipient ?? '' } : { mail: 'none' };
+  const detail: Record<string, string> = receipt ? { messageId: receipt.messageId, handOff: receipt.reply, to: recipient ?? '', delivery } : { mail: 'none' };
   const activation = await store.activatePinChange(id, services.now(), audit('success', detail));
   if (activation !== 'activated') {
     // The mail went out but its PIN did not take effect; the old PIN still works, so the invariant holds.
@@ -156,7 +182,11 @@ async function acceptPin(services: Services, mailbox: MailboxState, pin: string)
   return failures.length > 0 ? { failures } : { pin, verifier };
 }
 
-async function handOffWithin(services: Services, message: MailMessage): Promise<HandOffReceipt> {
+export function describeFacts(facts: HandOffFacts): Record<string, string | number | boolean> {
+  return { permanent: facts.permanent, reply: facts.reply ?? '', ...(facts.responseCode ? { responseCode: facts.responseCode } : {}) };
+}
+
+export async function handOffWithin(services: Services, message: MailMessage): Promise<HandOffReceipt> {
   const timeoutMs = services.mail.handOffTimeoutMs;
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;

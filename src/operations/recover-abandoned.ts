@@ -1,12 +1,13 @@
 /**
- * DESIGN §2: a pending PIN change whose process died (or whose lease ran
- * out) is discarded, so the old PIN stays. Per-item results, never throws
+ * DESIGN §2: an inline PIN change whose process died (or whose lease ran
+ * out) is discarded, so the old PIN stays; an outbox mail whose worker died
+ * is queued again. Per-item results, never throws
  * for one item (STYLE 9).
  */
 import type { Services } from './services.ts';
 
 export interface RecoveryResult {
-  readonly results: Array<{ id: string; login: string; status: 'Discarded' | 'AlreadyGone' | 'Failed'; error?: unknown }>;
+  readonly results: Array<{ id: string; login: string; status: 'Discarded' | 'Requeued' | 'AlreadyGone' | 'Failed'; error?: unknown }>;
 }
 
 export async function discardAbandonedPinChanges(services: Services, isProcessAlive: (pid: number) => boolean = processIsAlive): Promise<RecoveryResult> {
@@ -14,6 +15,12 @@ export async function discardAbandonedPinChanges(services: Services, isProcessAl
   const results: RecoveryResult['results'] = [];
   for (const change of abandoned) {
     try {
+      if (change.delivery === 'outbox') {
+        // A queued mail outlives its worker: due again at once, for any worker.
+        await services.store.scheduleMailRetry(change.id, services.now(), 'the worker delivering it stopped');
+        results.push({ id: change.id, login: change.login, status: 'Requeued' });
+        continue;
+      }
       const discarded = await services.store.discardPinChange(change.id, {
         at: services.now(), event: `pin.${change.reason}`, outcome: 'abandoned', login: change.login, actor: 'system', source: 'recovery',
         detail: { ownerPid: change.ownerPid, note: 'the old PIN stays; a mail may have gone out with a PIN that never took effect' },

@@ -32,6 +32,10 @@ export interface Services {
     /** The voice access number named in PIN mails. */
     readonly accessNumber?: string;
     readonly handOffTimeoutMs: number;
+    /** The first outbox retry waits this long; each next one twice as long, at most an hour. */
+    readonly retryBaseMs: number;
+    /** An outbox mail not delivered this long after it was queued is given up (the old PIN stays). */
+    readonly giveUpAfterMs: number;
   };
   readonly realm: string;
   readonly now: () => Date;

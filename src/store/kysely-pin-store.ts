@@ -3,11 +3,13 @@
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { PinPolicy } from '../pin/index.ts';
-import type { AuditTable, Database, MailboxTable, PolicyTable } from './schema.ts';
+import type { AuditTable, Database, MailboxTable, PendingPinChangeTable, PolicyTable } from './schema.ts';
 import type {
   ActivationResult,
   ApiKeyRecord,
+  ClaimedMail,
   DeletePolicyResult,
+  QueuedMail,
   MailboxSettings,
   AuditEvent,
   BindKeyResult,
@@ -19,6 +21,8 @@ import type {
 } from './pin-store.ts';
 
 const SERVER_KEY_ID = 'server_key_id';
+/** A lease that ran out long ago: the row is free for any worker. */
+const RELEASED = new Date(0).toISOString();
 
 export class KyselyPinStore implements PinStore {
   readonly #db: Kysely<Database>;
@@ -180,6 +184,12 @@ export class KyselyPinStore implements PinStore {
       set_locked_out: change.effects.lockedOut ? 1 : 0,
       clear_failed_logons: change.effects.clearFailedLogons ? 1 : 0,
       clear_first_time_user: change.effects.clearFirstTimeUser ? 1 : 0,
+      delivery: change.delivery,
+      recipient: change.recipient ?? null,
+      attempts: change.delivery === 'outbox' ? 1 : 0,
+      next_attempt_at: change.delivery === 'outbox' ? now.toISOString() : null,
+      give_up_at: change.giveUpAt?.toISOString() ?? null,
+      last_reply: null,
       base_generation: change.baseGeneration,
       owner_host: change.ownerHost,
       owner_pid: change.ownerPid,
@@ -239,10 +249,59 @@ export class KyselyPinStore implements PinStore {
 
   async findAbandonedPinChanges(now: Date, host: string, isProcessAlive: (pid: number) => boolean) {
     const rows = await this.#db.selectFrom('pending_pin_changes')
-      .select(['id', 'login', 'reason', 'owner_pid', 'owner_host', 'lease_until']).execute();
+      .select(['id', 'login', 'reason', 'owner_pid', 'owner_host', 'lease_until', 'delivery']).execute();
+    const at = now.toISOString();
+    const deadOwner = (r: (typeof rows)[number]) => r.owner_host === host && !isProcessAlive(r.owner_pid);
     return rows
-      .filter((r) => r.lease_until < now.toISOString() || (r.owner_host === host && !isProcessAlive(r.owner_pid)))
-      .map((r) => ({ id: r.id, login: r.login, reason: r.reason as PendingPinChange['reason'], ownerPid: r.owner_pid }));
+      .filter((r) => (r.delivery === 'inline' ? r.lease_until < at || deadOwner(r) : r.lease_until >= at && deadOwner(r)))
+      .map((r) => ({ id: r.id, login: r.login, reason: r.reason as PendingPinChange['reason'], ownerPid: r.owner_pid, delivery: r.delivery }));
+  }
+
+  async supersedeQueuedPinChange(login: string, now: Date, audit: AuditEvent): Promise<boolean> {
+    return this.#db.transaction().execute(async (trx) => {
+      const gone = await trx.deleteFrom('pending_pin_changes')
+        .where('login', '=', login).where('delivery', '=', 'outbox').where('lease_until', '<', now.toISOString())
+        .executeTakeFirst();
+      if (Number(gone.numDeletedRows) !== 1) return false;
+      await insertAudit(trx, audit);
+      return true;
+    });
+  }
+
+  async claimDueMail(now: Date, owner: { host: string; pid: number }, leaseUntil: Date, limit: number): Promise<ClaimedMail[]> {
+    const at = now.toISOString();
+    const due = await this.#db.selectFrom('pending_pin_changes').select('id')
+      .where('delivery', '=', 'outbox').where('next_attempt_at', '<=', at).where('lease_until', '<', at)
+      .orderBy('next_attempt_at').limit(limit).execute();
+    const claimed: ClaimedMail[] = [];
+    for (const { id } of due) {
+      // The same conditions again: whoever updates first owns the row; the other worker changes nothing.
+      const row = await this.#db.updateTable('pending_pin_changes')
+        .set({ owner_host: owner.host, owner_pid: owner.pid, lease_until: leaseUntil.toISOString(), attempts: sql<number>`attempts + 1` })
+        .where('id', '=', id).where('next_attempt_at', '<=', at).where('lease_until', '<', at)
+        .returningAll().executeTakeFirst();
+      if (row?.sealed_mail) claimed.push({ ...toQueuedMail(row, now), sealedMail: row.sealed_mail });
+    }
+    return claimed;
+  }
+
+  async scheduleMailRetry(id: string, nextAttemptAt: Date, reply: string): Promise<void> {
+    await this.#db.updateTable('pending_pin_changes')
+      .set({ next_attempt_at: nextAttemptAt.toISOString(), last_reply: reply, lease_until: RELEASED })
+      .where('id', '=', id).execute();
+  }
+
+  async retryMailNow(id: string, now: Date): Promise<boolean> {
+    const result = await this.#db.updateTable('pending_pin_changes')
+      .set({ next_attempt_at: now.toISOString() })
+      .where('id', '=', id).where('delivery', '=', 'outbox').executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async listQueuedMail(now: Date): Promise<QueuedMail[]> {
+    const rows = await this.#db.selectFrom('pending_pin_changes').selectAll()
+      .where('delivery', '=', 'outbox').orderBy('created_at').execute();
+    return rows.map((row) => toQueuedMail(row, now));
   }
 
   async countPendingPinChanges(login?: string): Promise<number> {
@@ -381,5 +440,20 @@ function toMailboxState(row: MailboxRow): MailboxState {
     lockedOut: row.locked_out === 1,
     failedLogons: row.failed_logons,
     pinGeneration: row.pin_generation,
+  };
+}
+
+function toQueuedMail(row: Selectable<PendingPinChangeTable>, now: Date): QueuedMail {
+  return {
+    id: row.id,
+    login: row.login,
+    reason: row.reason as QueuedMail['reason'],
+    recipient: row.recipient ?? '',
+    attempts: row.attempts,
+    nextAttemptAt: new Date(row.next_attempt_at ?? row.created_at),
+    giveUpAt: new Date(row.give_up_at ?? row.created_at),
+    lastReply: row.last_reply,
+    createdAt: new Date(row.created_at),
+    inFlight: row.lease_until >= now.toISOString(),
   };
 }

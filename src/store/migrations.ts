@@ -117,6 +117,18 @@ function migrations(engine: Engine): Record<string, Migration> {
           .execute();
       },
     },
+    '0003-outbox': {
+      async up(db: Kysely<unknown>) {
+        // A pending change handed off inline (the SOAP caller waits) or through the durable outbox (retried by a worker).
+        await db.schema.alterTable('pending_pin_changes').addColumn('delivery', 'text', (c) => c.notNull().defaultTo('inline')).execute();
+        await db.schema.alterTable('pending_pin_changes').addColumn('recipient', 'text').execute();
+        await db.schema.alterTable('pending_pin_changes').addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('pending_pin_changes').addColumn('next_attempt_at', 'text').execute();
+        await db.schema.alterTable('pending_pin_changes').addColumn('give_up_at', 'text').execute();
+        await db.schema.alterTable('pending_pin_changes').addColumn('last_reply', 'text').execute();
+        await db.schema.createIndex('pending_due').on('pending_pin_changes').columns(['delivery', 'next_attempt_at']).execute();
+      },
+    },
   };
 }
 

@@ -60,6 +60,10 @@ export interface PendingPinChange {
   /** The mail with the PIN, sealed; absent when no mail carries the change (a PIN the user or admin chose). */
   readonly sealedMail?: Buffer;
   readonly effects: PinChangeEffects;
+  /** inline: the caller waits for one hand-off; outbox: retried by a worker until `giveUpAt`. */
+  readonly delivery: 'inline' | 'outbox';
+  readonly recipient?: string;
+  readonly giveUpAt?: Date;
   readonly baseGeneration: number;
   readonly ownerHost: string;
   readonly ownerPid: number;
@@ -98,6 +102,25 @@ export interface ApiKeyRecord {
 }
 
 export type DeletePolicyResult = 'deleted' | 'missing' | 'in-use';
+
+/** An outbox row as a worker or an administrator sees it. */
+export interface QueuedMail {
+  readonly id: string;
+  readonly login: string;
+  readonly reason: PinChangeReason;
+  readonly recipient: string;
+  readonly attempts: number;
+  readonly nextAttemptAt: Date;
+  readonly giveUpAt: Date;
+  readonly lastReply: string | null;
+  readonly createdAt: Date;
+  /** A worker holds it right now. */
+  readonly inFlight: boolean;
+}
+
+export interface ClaimedMail extends QueuedMail {
+  readonly sealedMail: Buffer;
+}
 
 export interface PinStore {
   /** Records the server secret's id on first use; later calls say whether the same secret is in use. */
@@ -144,8 +167,24 @@ export interface PinStore {
   activatePinChange(id: string, now: Date, audit: AuditEvent): Promise<ActivationResult>;
   /** Discards a pending change (the old PIN stays) and writes `audit`. False if it was gone already. */
   discardPinChange(id: string, audit: AuditEvent): Promise<boolean>;
-  /** Pending changes whose lease ran out or whose owner process on `host` is dead. */
-  findAbandonedPinChanges(now: Date, host: string, isProcessAlive: (pid: number) => boolean): Promise<Array<Pick<PendingPinChange, 'id' | 'login' | 'reason' | 'ownerPid'>>>;
+  /**
+   * Inline changes whose lease ran out or whose owner process on `host` is
+   * dead, and outbox rows still held by a dead process on `host`.
+   */
+  findAbandonedPinChanges(now: Date, host: string, isProcessAlive: (pid: number) => boolean): Promise<Array<Pick<PendingPinChange, 'id' | 'login' | 'reason' | 'ownerPid' | 'delivery'>>>;
+
+  /** Drops a queued (not in-flight) outbox change of the mailbox, so a newer change can start. */
+  supersedeQueuedPinChange(login: string, now: Date, audit: AuditEvent): Promise<boolean>;
+  /**
+   * Takes up to `limit` due outbox rows for this worker until `leaseUntil`.
+   * A row is claimed by one conditional update, so two workers never both get it.
+   */
+  claimDueMail(now: Date, owner: { host: string; pid: number }, leaseUntil: Date, limit: number): Promise<ClaimedMail[]>;
+  /** After a transient failure: count the attempt, remember the answer, release the row until `nextAttemptAt`. */
+  scheduleMailRetry(id: string, nextAttemptAt: Date, reply: string): Promise<void>;
+  /** Makes a row due now, and releases it if a dead worker held it. */
+  retryMailNow(id: string, now: Date): Promise<boolean>;
+  listQueuedMail(now: Date): Promise<QueuedMail[]>;
   countPendingPinChanges(login?: string): Promise<number>;
 
   addApiKey(key: { id: string; name: string; verifier: Buffer }, now: Date): Promise<boolean>;

@@ -74,6 +74,13 @@ export interface PendingPinChangeTable {
   set_locked_out: number;
   clear_failed_logons: number;
   clear_first_time_user: number;
+  delivery: 'inline' | 'outbox';
+  recipient: string | null;
+  /** Outbox only: hand-off attempts so far, when the next is due, when to give up, the relay's last answer. */
+  attempts: number;
+  next_attempt_at: string | null;
+  give_up_at: string | null;
+  last_reply: string | null;
   owner_host: string;
   owner_pid: number;
   lease_until: string;

@@ -50,7 +50,7 @@ describe('crash recovery', () => {
     const dead = spawnSync(process.execPath, ['-e', '']).pid; // a process that has exited: its pid is free
     const id = randomUUID();
     assert.ok(await store.beginPinChange({
-      id, login: 'user0', reason: 'reset', newPinVerifier: Buffer.alloc(32, 1), newPinLength: 6, sealedMail: Buffer.alloc(64), effects: RESET_EFFECTS,
+      id, login: 'user0', reason: 'reset', newPinVerifier: Buffer.alloc(32, 1), newPinLength: 6, sealedMail: Buffer.alloc(64), effects: RESET_EFFECTS, delivery: 'inline',
       baseGeneration: mailbox.pinGeneration, ownerHost: hostname(), ownerPid: dead,
       leaseUntil: new Date(Date.now() + 3_600_000), actor: 'user0', source: '127.0.0.1',
     }, new Date()));

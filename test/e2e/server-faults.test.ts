@@ -119,7 +119,7 @@ describe('server-side faults', () => {
     assert.ok(mailbox);
     const id = randomUUID();
     await service.services.store.beginPinChange({
-      id, login: 'carol', reason: 'reset', newPinVerifier: Buffer.alloc(32), newPinLength: 6, sealedMail: Buffer.alloc(40), effects: RESET_EFFECTS,
+      id, login: 'carol', reason: 'reset', newPinVerifier: Buffer.alloc(32), newPinLength: 6, sealedMail: Buffer.alloc(40), effects: RESET_EFFECTS, delivery: 'inline',
       baseGeneration: mailbox.pinGeneration, ownerHost: 'another-host', ownerPid: 1,
       leaseUntil: new Date(Date.now() + 60_000), actor: 'admin', source: 'cli',
     }, new Date());

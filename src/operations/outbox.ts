@@ -1,0 +1,86 @@
+/**
+ * The outbox worker (issue 5): delivers queued PIN mails, retrying
+ * transient failures with doubling waits, giving up on a permanent refusal
+ * or after the configured time. A PIN activates only on delivery; giving up
+ * discards it, so the old PIN stays. Per-item results, never a throw for
+ * one item (STYLE 9).
+ */
+import { decryptPayload } from '../crypto/payload-cipher.ts';
+import { InvalidArgument, MailHandOffFailed, toUmpinError } from '../errors.ts';
+import type { MailMessage } from '../mail/mail-message.ts';
+import type { AuditEvent, ClaimedMail, QueuedMail } from '../store/index.ts';
+import { ADMIN } from './admin.ts';
+import { describeFacts, handOffWithin, retryDelayMs } from './change-pin.ts';
+import type { Services } from './services.ts';
+
+export type DeliveryStatus = 'Sent' | 'Retry' | 'Failed';
+
+export interface OutboxRun {
+  readonly results: Array<{ id: string; login: string; status: DeliveryStatus; reply: string }>;
+}
+
+/** Rows one run takes at most; the next run takes the rest. */
+const BATCH = 20;
+const LEASE_MARGIN_MS = 60_000;
+
+export async function deliverDueMail(services: Services): Promise<OutboxRun> {
+  const now = services.now();
+  const claimed = await services.store.claimDueMail(
+    now, services.owner, new Date(now.getTime() + services.mail.handOffTimeoutMs + LEASE_MARGIN_MS), BATCH,
+  );
+  const results: OutboxRun['results'] = [];
+  for (const mail of claimed) {
+    try {
+      results.push({ id: mail.id, login: mail.login, ...(await deliverOne(services, mail)) });
+    } catch (error) {
+      services.log.error({ err: error, login: mail.login, id: mail.id }, 'outbox delivery failed unexpectedly; the row will be retried after its lease');
+      results.push({ id: mail.id, login: mail.login, status: 'Retry', reply: 'internal error' });
+    }
+  }
+  return { results };
+}
+
+async function deliverOne(services: Services, mail: ClaimedMail): Promise<{ status: DeliveryStatus; reply: string }> {
+  const { store } = services;
+  const audit = (outcome: string, detail: Record<string, string | number | boolean>): AuditEvent => ({
+    at: services.now(), event: `pin.${mail.reason}`, outcome, login: mail.login, actor: 'system', source: 'outbox',
+    detail: { ...detail, attempts: mail.attempts },
+  });
+  const message = JSON.parse(decryptPayload(services.secret.payloadKey, mail.sealedMail, `pending:${mail.id}`).toString('utf8')) as MailMessage;
+  try {
+    const receipt = await handOffWithin(services, message);
+    const activation = await store.activatePinChange(mail.id, services.now(), audit('success', {
+      messageId: receipt.messageId, handOff: receipt.reply, to: mail.recipient, delivery: 'outbox',
+    }));
+    if (activation !== 'activated') services.log.warn({ login: mail.login, activation }, 'a queued PIN mail was delivered but its change was gone; the old PIN stays');
+    return { status: 'Sent', reply: receipt.reply };
+  } catch (error) {
+    const failure = toUmpinError(error);
+    const facts = failure instanceof MailHandOffFailed ? failure.facts : { permanent: false, reply: failure.code };
+    const reply = facts.reply ?? '';
+    if (facts.permanent || services.now() >= mail.giveUpAt) {
+      await store.discardPinChange(mail.id, audit('mail-failed', { ...describeFacts(facts), gaveUp: !facts.permanent }));
+      return { status: 'Failed', reply };
+    }
+    await store.scheduleMailRetry(mail.id, new Date(services.now().getTime() + retryDelayMs(services, mail.attempts)), reply);
+    await store.appendAudit(audit('mail-queued', describeFacts(facts)));
+    return { status: 'Retry', reply };
+  }
+}
+
+export function listOutbox(services: Services): Promise<QueuedMail[]> {
+  return services.store.listQueuedMail(services.now());
+}
+
+export async function retryOutboxMail(services: Services, id: string): Promise<void> {
+  if (!(await services.store.retryMailNow(id, services.now()))) throw new InvalidArgument(`There is no queued mail ${id}; list them with: umpin outbox`);
+  await services.store.appendAudit({ at: services.now(), event: 'pin.outbox', outcome: 'retry-requested', login: null, ...ADMIN, detail: { id } });
+}
+
+/** Drops a queued mail: its PIN never takes effect, the old one stays. */
+export async function dropOutboxMail(services: Services, id: string): Promise<void> {
+  const queued = (await services.store.listQueuedMail(services.now())).find((m) => m.id === id);
+  if (!queued) throw new InvalidArgument(`There is no queued mail ${id}; list them with: umpin outbox`);
+  if (queued.inFlight) throw new InvalidArgument(`The mail ${id} is being delivered right now; try again in a minute.`);
+  await services.store.discardPinChange(id, { at: services.now(), event: `pin.${queued.reason}`, outcome: 'dropped', login: queued.login, ...ADMIN, detail: { id } });
+}
