@@ -14,3 +14,31 @@ export function formatFields(fields: ReadonlyArray<readonly [string, string]>): 
 }
 
 export const yesNo = (value: boolean) => (value ? 'yes' : 'no');
+
+/** Columns aligned on two spaces; the last column is not padded. */
+export function formatTable(rows: ReadonlyArray<readonly string[]>): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
+}
+
+/**
+ * `[12/340] alice` on one line of a terminal's standard error, rewritten in
+ * place; nothing at all when standard error is a file or a pipe, so logs and
+ * tests see only results.
+ */
+export function progressLine(stream: NodeJS.WriteStream = process.stderr): { update(done: number, total: number, label: string): void; clear(): void } {
+  if (!stream.isTTY) return { update: () => undefined, clear: () => undefined };
+  let shown = false;
+  return {
+    update(done, total, label) {
+      stream.write(`\r\x1b[K[${done}/${total}] ${label.replace(/\p{Cc}/gu, '?')}`);
+      shown = true;
+    },
+    /** Before other output on the same terminal, and at the end. */
+    clear() {
+      if (shown) stream.write('\r\x1b[K');
+      shown = false;
+    },
+  };
+}

@@ -4,32 +4,33 @@
  * or the configuration is wrong.
  */
 import { parseArgs } from 'node:util';
-import { UmpinError } from '../errors.ts';
-import { COMMANDS, ConfigError, UsageError, type Command } from './commands.ts';
+import { PinPolicyViolated, UmpinError } from '../errors.ts';
+import { COMMANDS, CommandFailed, ConfigError, UsageError, type Command } from './commands.ts';
+
+const NAME_WIDTH = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
 
 const OVERVIEW = `umpin: a self-hosted Exchange Unified Messaging voice mail PIN service.
 
 Usage: umpin <command> [options]     (from a checkout: npx umpin …)
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(16)} ${c.summary}`).join('\n')}
+${COMMANDS.map((c) => `  ${c.name.padEnd(NAME_WIDTH)}${c.summary}`).join('\n')}
 
 Run "umpin <command> --help" for a command's options and examples.
 State lives in UMPIN_DATA_DIR (default ./var); see "umpin serve --help" for all settings.`;
 
+const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
+
 async function main(argv: readonly string[]): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+  if (argv.length === 0 || isHelp(argv[0]) || argv[0] === 'help') {
     console.log(OVERVIEW);
     return argv.length === 0 ? 2 : 0;
   }
   const command = findCommand(argv);
-  if (!command) {
-    console.error(`umpin: unknown command "${argv.slice(0, 2).join(' ')}".\n\n${OVERVIEW}`);
-    return 2;
-  }
+  if (!command) return unknownCommand(argv);
   const rest = argv.slice(command.name.split(' ').length);
-  if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(`Usage: ${command.usage}\n\n${command.help}`);
+  if (rest.some(isHelp)) {
+    console.log(describeCommand(command));
     return 0;
   }
   try {
@@ -49,6 +50,29 @@ function findCommand(argv: readonly string[]): Command | undefined {
   return COMMANDS.find((c) => c.name === two) ?? COMMANDS.find((c) => c.name === argv[0]);
 }
 
+/** `umpin policy` (or `umpin policy --help`) lists that noun's commands; anything else is unknown. */
+function unknownCommand(argv: readonly string[]): number {
+  const noun = argv[0] as string;
+  const family = COMMANDS.filter((c) => c.name.startsWith(`${noun} `));
+  if (family.length > 0 && (argv.length === 1 || isHelp(argv[1]))) {
+    const list = `Commands for ${noun}:\n${family.map((c) => `  ${c.name.padEnd(NAME_WIDTH)}${c.summary}`).join('\n')}\n\nRun "umpin ${noun} <command> --help" for its options and examples.`;
+    if (argv.length > 1) {
+      console.log(list);
+      return 0;
+    }
+    console.error(`umpin ${noun}: choose a command.\n\n${list}`);
+    return 2;
+  }
+  const named = family.length > 0 ? argv.slice(0, 2).join(' ') : noun;
+  console.error(`umpin: unknown command "${named}".\n\n${OVERVIEW}`);
+  return 2;
+}
+
+function describeCommand(command: Command): string {
+  const examples = command.examples.length === 0 ? '' : `\n\nExample${command.examples.length === 1 ? '' : 's'}:\n${command.examples.map((e) => `  ${e}`).join('\n')}`;
+  return `Usage: ${command.usage}\n\n${command.help}${examples}`;
+}
+
 function describeCount(command: Command): string {
   const { min, max } = command.positionals;
   return min === max ? `${min} argument${min === 1 ? '' : 's'}` : `${min} to ${max} arguments`;
@@ -63,7 +87,13 @@ function report(error: unknown, command: Command): number {
     console.error(`umpin: configuration: ${error.message}`);
     return 2;
   }
-  if (error instanceof UmpinError) {
+  if (error instanceof PinPolicyViolated) {
+    // Every broken rule on its own line, with the id the README's table explains.
+    const width = Math.max(...error.failures.map((f) => f.id.length));
+    console.error(`umpin ${command.name}: The PIN does not meet the PIN policy, so nothing was changed:\n${error.failures.map((f) => `  ${f.id.padEnd(width)}  ${f.message}`).join('\n')}`);
+    return 1;
+  }
+  if (error instanceof UmpinError || error instanceof CommandFailed) {
     console.error(`umpin ${command.name}: ${error.message}`);
     return 1;
   }

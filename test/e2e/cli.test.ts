@@ -11,7 +11,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { listMailFiles, makeDataDir, readPinMail, runUmpin, type CliResult } from '../support/service.ts';
 
-const COMMAND_NAMES = ['serve', 'user add', 'mailbox enable', 'pin show', 'policy show'];
+const COMMAND_NAMES = [
+  'serve', 'user add', 'mailbox enable', 'mailbox set', 'mailbox disable', 'mailbox show', 'mailbox list',
+  'pin reset', 'pin show', 'pin unlock', 'pin lock', 'policy new', 'policy set', 'policy show', 'policy remove',
+  'audit', 'apikey add', 'apikey list', 'apikey revoke',
+];
 const PASSWORD = 'pw-unique-marker-123';
 
 const DEFAULT_POLICY_JSON = {
@@ -107,7 +111,9 @@ describe('umpin CLI', () => {
 
   describe('first run', () => {
     it('creates the secret key (0600) and the database', async () => {
-      assertRun(await umpin(['policy', 'show']), 0, { stdout: /^Name +default$/m });
+      const shown = await umpin(['policy', 'show']);
+      assertRun(shown, 0, { stdout: /^Name +default$/m });
+      assert.match(shown.stdout, /^StrictRules +false$/m, 'the human output shows StrictRules too');
       const secret = join(dataDir, 'secret.key');
       assert.ok(existsSync(secret), 'secret.key exists');
       assert.equal(statSync(secret).mode & 0o777, 0o600);

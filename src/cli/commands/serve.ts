@@ -1,0 +1,44 @@
+/** `umpin serve` and `umpin user add`: the service itself and who may sign in to it. */
+import { SETTINGS, loadConfig } from '../../config.ts';
+import { addUser } from '../../operations/admin.ts';
+import { UsageError, print, withServices, type Command } from '../command.ts';
+import { readSecretFromStdin } from '../io.ts';
+
+export const SERVICE_COMMANDS: readonly Command[] = [
+  {
+    name: 'serve',
+    usage: 'umpin serve',
+    summary: 'run the web service (what `npm start` runs)',
+    help: `Serves ResetPIN at /EWS/UM2007Legacy.asmx and /UnifiedMessaging/Service.asmx.
+Settings come from the environment:
+${Object.entries(SETTINGS).map(([name, s]) => `  ${name.padEnd(22)} ${s.help} (default ${s.default})`).join('\n')}`,
+    examples: ['UMPIN_LISTEN=0.0.0.0:8080 UMPIN_DATA_DIR=/var/lib/umpin umpin serve'],
+    options: {},
+    positionals: { min: 0, max: 0 },
+    async run() {
+      const config = loadConfig();
+      const { serve } = await import('../../main.ts');
+      await serve(config);
+    },
+  },
+  {
+    name: 'user add',
+    usage: 'umpin user add <login> --password-stdin',
+    summary: 'add a user who may sign in to the web service',
+    help: `Reads the password from standard input (one trailing newline is dropped) and
+stores only its argon2id verifier. Passwords are never taken as arguments:
+they would show in ps and in the shell's history.`,
+    examples: [`printf '%s' "$PASSWORD" | umpin user add alice --password-stdin`],
+    options: { 'password-stdin': { type: 'boolean' } },
+    positionals: { min: 1, max: 1 },
+    async run({ positionals, options }) {
+      if (options['password-stdin'] !== true) {
+        throw new UsageError('Pass --password-stdin and pipe the password in; passwords are never taken as arguments (they would show in ps and shell history).');
+      }
+      const password = await readSecretFromStdin();
+      const login = positionals[0] as string;
+      await withServices((services) => addUser(services, login, password));
+      print(`Added user ${login}.`);
+    },
+  },
+];
