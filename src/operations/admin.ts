@@ -42,6 +42,11 @@ export async function addUser(services: Services, login: string, password: strin
 
 export type PolicyChanges = Partial<Omit<PinPolicy, 'name'>>;
 
+/** Only the keys actually given: an explicit `undefined` must not erase a setting. */
+function given<T extends object>(changes: T): Partial<T> {
+  return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
 function checkPolicy(policy: PinPolicy): PinPolicy {
   const problems = validatePolicy(policy);
   if (problems.length > 0) throw new InvalidArgument(problems.map((p) => p.message).join(' '));
@@ -50,7 +55,7 @@ function checkPolicy(policy: PinPolicy): PinPolicy {
 
 /** New-UMMailboxPolicy: Exchange's defaults, with the given changes. */
 export async function newPolicy(services: Services, name: string, changes: PolicyChanges): Promise<PinPolicy> {
-  const policy = checkPolicy({ ...DEFAULT_POLICY, ...changes, name });
+  const policy = checkPolicy({ ...DEFAULT_POLICY, ...given(changes), name });
   if (!(await services.store.createPolicy(policy))) throw new InvalidArgument(`A policy named "${name}" exists already.`);
   await audit(services, 'policy.new', null, { policy: name });
   return policy;
@@ -59,9 +64,9 @@ export async function newPolicy(services: Services, name: string, changes: Polic
 /** Set-UMMailboxPolicy: applies to the policy's mailboxes at their next PIN check. */
 export async function setPolicy(services: Services, name: string, changes: PolicyChanges): Promise<PinPolicy> {
   const [current] = await showPolicies(services, name);
-  const policy = checkPolicy({ ...(current as PinPolicy), ...changes, name });
+  const policy = checkPolicy({ ...(current as PinPolicy), ...given(changes), name });
   await services.store.updatePolicy(policy);
-  await audit(services, 'policy.set', null, { policy: name, changed: Object.keys(changes).join(' ') });
+  await audit(services, 'policy.set', null, { policy: name, changed: Object.keys(given(changes)).join(' ') });
   return policy;
 }
 
@@ -122,7 +127,10 @@ export async function enableMailbox(services: Services, login: string, request: 
   validateLogin(login);
   const existing = await services.store.findMailbox(login);
   if (existing?.hasPin) throw new MailboxAlreadyEnabled(login);
-  if (!existing) {
+  if (existing && Object.keys(given(request)).length > 0) {
+    // Enabled before, but its welcome mail never went out: take the corrected settings.
+    await setMailbox(services, login, request);
+  } else if (!existing) {
     if (request.email === undefined) throw new InvalidArgument('--email is required to enable a mailbox.');
     if (request.extension === undefined) throw new InvalidArgument('--extension is required to enable a mailbox.');
     const settings = await checkMailboxSettings(services, login, {
@@ -155,7 +163,7 @@ export async function setMailbox(services: Services, login: string, request: Mai
     lastName: request.lastName ?? current.lastName,
   });
   await services.store.updateMailbox(login, settings);
-  await audit(services, 'mailbox.set', login, { changed: Object.keys(request).join(' ') });
+  await audit(services, 'mailbox.set', login, { changed: Object.keys(given(request)).join(' ') });
   return showMailbox(services, login);
 }
 

@@ -311,6 +311,8 @@ export class KyselyPinStore implements PinStore {
   }
 
   async addApiKey(key: { id: string; name: string; verifier: Buffer }, now: Date): Promise<boolean> {
+    // A revoked key gives its name back; the audit trail keeps its history.
+    await this.#db.deleteFrom('api_keys').where('name', '=', key.name).where('revoked_at', 'is not', null).execute();
     const result = await this.#db.insertInto('api_keys')
       .values({ id: key.id, name: key.name, verifier: key.verifier, created_at: now.toISOString(), revoked_at: null })
       .onConflict((oc) => oc.doNothing()).executeTakeFirst();
@@ -338,11 +340,12 @@ export class KyselyPinStore implements PinStore {
   }
 
   async listAudit(filter: { login?: string; since?: Date; limit?: number }): Promise<StoredAuditEvent[]> {
-    let query = this.#db.selectFrom('audit_events').selectAll().orderBy('id', 'asc');
+    // Newest first so that a limit keeps the latest events; returned oldest first.
+    let query = this.#db.selectFrom('audit_events').selectAll().orderBy('id', 'desc');
     if (filter.login !== undefined) query = query.where('login', '=', filter.login);
     if (filter.since !== undefined) query = query.where('at', '>=', filter.since.toISOString());
     if (filter.limit !== undefined) query = query.limit(filter.limit);
-    return (await query.execute()).map(toAuditEvent);
+    return (await query.execute()).reverse().map(toAuditEvent);
   }
 
   async close(): Promise<void> {

@@ -193,6 +193,7 @@ export interface PinStore {
   revokeApiKey(name: string, now: Date): Promise<boolean>;
 
   appendAudit(event: AuditEvent): Promise<void>;
+  /** Oldest first; with `limit`, the latest `limit` events. */
   listAudit(filter: { login?: string; since?: Date; limit?: number }): Promise<StoredAuditEvent[]>;
 
   close(): Promise<void>;

@@ -63,6 +63,9 @@ describe('phone-side API', () => {
       assert.equal((await call('logon', { mailbox: 'dave', pin: pins.get('dave') }, { key: other })).status, 200);
       await revokeApiKey(service.services, 'old-pbx');
       assert.deepEqual((await call('logon', { mailbox: 'dave', pin: pins.get('dave') }, { key: other })).status, 401);
+      const renewed = await createApiKey(service.services, 'old-pbx'); // a revoked key gives its name back
+      assert.equal((await call('logon', { mailbox: 'dave', pin: pins.get('dave') }, { key: renewed })).status, 200);
+      assert.equal((await call('logon', { mailbox: 'dave', pin: pins.get('dave') }, { key: other })).status, 401, 'the old key stays revoked');
     });
 
     it('bad input with a 4xx JSON error that names the problem', async () => {
@@ -111,7 +114,7 @@ describe('phone-side API', () => {
 
     it('audits every check with its result and source, never the PIN', async () => {
       const events = (await service.services.store.listAudit({ login: 'dave' })).filter((e) => e.event === 'pin.logon');
-      assert.deepEqual(events.map((e) => e.outcome), ['ok', 'ok', 'ok', 'wrong-pin', 'wrong-pin', 'ok']);
+      assert.deepEqual(events.map((e) => e.outcome), ['ok', 'ok', 'ok', 'ok', 'wrong-pin', 'wrong-pin', 'ok']);
       assert.ok(events.every((e) => e.source === '127.0.0.1' && e.actor === 'phone'));
       const unknown = (await service.services.store.listAudit({})).filter((e) => e.outcome === 'unknown-mailbox');
       assert.equal(unknown.length, 2);

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { isAmongVerifiers } from '../../src/crypto/kdf.ts';
 import { buildHttpServer } from '../../src/http/server.ts';
-import { openServices } from '../../src/main.ts';
+import { openServices } from '../../src/compose.ts';
 import type { Services } from '../../src/operations/services.ts';
 
 export const REPO = new URL('../../', import.meta.url).pathname;

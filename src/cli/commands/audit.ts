@@ -34,10 +34,9 @@ the mailbox, who acted and from where, and details (never a PIN or password).
       const events = await withServices((services) => listAudit(services, {
         ...(login === undefined ? {} : { login }),
         ...(since === undefined ? {} : { since }),
+        ...(limit === undefined ? {} : { limit }),
       }));
-      // listAudit's own limit keeps the oldest events; an administrator asking for N wants the latest N.
-      const shown = limit === undefined ? events : events.slice(-limit);
-      for (const event of shown) {
+      for (const event of events) {
         print(options.json === true
           ? JSON.stringify({ id: event.id, at: event.at.toISOString(), event: event.event, outcome: event.outcome, login: event.login, actor: event.actor, source: event.source, detail: event.detail ?? {} })
           : formatAuditEvent(event));

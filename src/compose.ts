@@ -1,0 +1,113 @@
+/**
+ * Opens everything an operation needs, from the configuration: the store,
+ * the server secret, the KDF and the mail transport. The CLI uses it for
+ * every command; `serve` adds the HTTP server on top (main.ts), so admin
+ * commands never load Fastify.
+ */
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { localAuthenticator } from './auth/authenticate.ts';
+import { ConfigError, type Config } from './config.ts';
+import { Kdf } from './crypto/kdf.ts';
+import { loadOrCreateServerSecret } from './crypto/secret-key.ts';
+import { KeyedMutex } from './lib/keyed-mutex.ts';
+import type { MailTransport } from './mail/mail-message.ts';
+import { PickupTransport } from './mail/pickup/pickup-transport.ts';
+import { SmtpTransport } from './mail/smtp/smtp-transport.ts';
+import { describeSmtpRelay, parseSmtpUrl } from './mail/smtp/smtp-url.ts';
+import type { Logger, Services } from './operations/services.ts';
+import { cryptoDigits } from './pin/index.ts';
+import { openPinStore } from './store/index.ts';
+
+export interface OpenedServices {
+  readonly services: Services;
+  readonly secretCreated: boolean;
+  close(): Promise<void>;
+}
+
+export async function openServices(config: Config, log: Logger): Promise<OpenedServices> {
+  const store = await openPinStore(config.database);
+  const boundKeyId = await store.findServerKeyId();
+  if (boundKeyId !== undefined && !existsSync(config.secretFile)) {
+    await store.close();
+    // Creating a fresh secret here would only leave a useless key file behind.
+    throw new ConfigError('UMPIN_SECRET_FILE', `${config.secretFile} does not exist, but this database was created with a secret (key id ${boundKeyId}). Restore that file or point UMPIN_SECRET_FILE at it.`);
+  }
+  let loaded;
+  try {
+    loaded = loadOrCreateServerSecret(config.secretFile);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const { secret, created } = loaded;
+  const binding = await store.bindServerKey(secret.keyId);
+  if (binding.status === 'mismatch') {
+    await store.close();
+    throw new ConfigError(
+      'UMPIN_SECRET_FILE',
+      `${config.secretFile} is not the secret this database was created with (key id ${secret.keyId}, the database expects ${binding.expected}). ` +
+        'Point UMPIN_SECRET_FILE at the original file; instances that share a database must share its secret.',
+    );
+  }
+  const kdf = new Kdf({ pepper: secret.pepper, concurrency: config.kdfConcurrency });
+  let transport: MailTransport;
+  try {
+    transport = openMailTransport(config);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const services: Services = Object.freeze({
+    store,
+    kdf,
+    authenticator: localAuthenticator(store, kdf, config.realm),
+    secret,
+    transport,
+    mail: {
+      from: config.mailFrom,
+      handOffTimeoutMs: config.mailTimeoutMs,
+      retryBaseMs: config.outboxRetryMs,
+      giveUpAfterMs: config.outboxGiveUpMinutes * 60_000,
+      ...(config.mailReplyTo ? { replyTo: config.mailReplyTo } : {}),
+      ...(config.mailTemplateDir ? { templateDir: config.mailTemplateDir } : {}),
+      ...(config.voiceAccessNumber ? { accessNumber: config.voiceAccessNumber } : {}),
+    },
+    realm: config.realm,
+    now: () => new Date(),
+    digits: cryptoDigits,
+    owner: { host: hostname(), pid: process.pid },
+    mailboxLocks: new KeyedMutex(),
+    log,
+  });
+  return {
+    services,
+    secretCreated: created,
+    async close() {
+      await transport.close();
+      await store.close();
+    },
+  };
+}
+
+/** SMTP when UMPIN_SMTP_URL is set, else the pickup directory. A bad URL or CA file is a configuration error. */
+function openMailTransport(config: Config): MailTransport {
+  if (config.smtpUrl === undefined) return new PickupTransport(config.pickupDir);
+  try {
+    return new SmtpTransport({
+      relay: parseSmtpUrl(config.smtpUrl),
+      ...(config.smtpCaFile ? { caFile: config.smtpCaFile } : {}),
+      timeoutMs: config.mailTimeoutMs,
+    });
+  } catch (error) {
+    if (!(error instanceof TypeError) || error instanceof ConfigError) throw error;
+    const setting = error.message.startsWith('UMPIN_SMTP_CA_FILE') ? 'UMPIN_SMTP_CA_FILE' : 'UMPIN_SMTP_URL';
+    throw new ConfigError(setting, error.message.replace(/^UMPIN_SMTP_(URL|CA_FILE):?\s*/, ''));
+  }
+}
+
+/** Where mail goes, without secrets, for the start-up log line. */
+export function describeMail(config: Config): string {
+  return config.smtpUrl === undefined ? `pickup directory ${config.pickupDir}` : `SMTP relay ${describeSmtpRelay(parseSmtpUrl(config.smtpUrl))}`;
+}
+
