@@ -7,6 +7,7 @@
 import { APIKEY_COMMANDS } from './commands/apikey.ts';
 import { AUDIT_COMMANDS } from './commands/audit.ts';
 import { MAILBOX_COMMANDS } from './commands/mailbox.ts';
+import { OUTBOX_COMMANDS } from './commands/outbox.ts';
 import { PIN_COMMANDS } from './commands/pin.ts';
 import { POLICY_COMMANDS } from './commands/policy.ts';
 import { SERVICE_COMMANDS } from './commands/serve.ts';
@@ -17,6 +18,7 @@ export const COMMANDS: readonly Command[] = [
   ...MAILBOX_COMMANDS,
   ...PIN_COMMANDS,
   ...POLICY_COMMANDS,
+  ...OUTBOX_COMMANDS,
   ...AUDIT_COMMANDS,
   ...APIKEY_COMMANDS,
 ];

@@ -235,13 +235,17 @@ export function listAudit(services: Services, filter: { login?: string; since?: 
 }
 
 export interface LastMail {
-  readonly status: 'handed-off' | 'failed';
+  readonly status: 'handed-off' | 'failed' | 'queued' | 'retrying';
   readonly at: string;
   readonly reply: string;
 }
 
-/** The mailbox's most recent PIN mail as the audit trail records it, or undefined before any. */
+/** The mailbox's most recent PIN mail: one waiting in the outbox, else the last the audit trail records. */
 export async function findLastMail(services: Services, login: string): Promise<LastMail | undefined> {
+  const queued = (await services.store.listQueuedMail(services.now())).find((mail) => mail.login === login);
+  if (queued) {
+    return { status: queued.lastReply === null ? 'queued' : 'retrying', at: queued.createdAt.toISOString(), reply: queued.lastReply ?? '' };
+  }
   const events = await services.store.listAudit({ login });
   for (let i = events.length - 1; i >= 0; i -= 1) {
     const event = events[i] as StoredAuditEvent;

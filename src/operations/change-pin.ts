@@ -137,10 +137,10 @@ async function changeLocked(services: Services, login: string, request: PinChang
       if (delivery === 'outbox' && !facts.permanent) {
         const nextAttemptAt = new Date(services.now().getTime() + retryDelayMs(services, 1));
         await store.scheduleMailRetry(id, nextAttemptAt, facts.reply ?? '');
-        await store.appendAudit(audit('mail-queued', describeFacts(facts)));
+        await store.appendAudit(audit('mail-queued', { ...describeFacts(facts), delivery }));
         return { queued: { id, reply: facts.reply ?? '', nextAttemptAt } };
       }
-      await store.discardPinChange(id, audit('mail-failed', describeFacts(facts)));
+      await store.discardPinChange(id, audit('mail-failed', { ...describeFacts(facts), delivery }));
       throw failure;
     }
   }

@@ -44,13 +44,13 @@ async function deliverOne(services: Services, mail: ClaimedMail): Promise<{ stat
   const { store } = services;
   const audit = (outcome: string, detail: Record<string, string | number | boolean>): AuditEvent => ({
     at: services.now(), event: `pin.${mail.reason}`, outcome, login: mail.login, actor: 'system', source: 'outbox',
-    detail: { ...detail, attempts: mail.attempts },
+    detail: { ...detail, attempts: mail.attempts, delivery: 'outbox', to: mail.recipient },
   });
   const message = JSON.parse(decryptPayload(services.secret.payloadKey, mail.sealedMail, `pending:${mail.id}`).toString('utf8')) as MailMessage;
   try {
     const receipt = await handOffWithin(services, message);
     const activation = await store.activatePinChange(mail.id, services.now(), audit('success', {
-      messageId: receipt.messageId, handOff: receipt.reply, to: mail.recipient, delivery: 'outbox',
+      messageId: receipt.messageId, handOff: receipt.reply,
     }));
     if (activation !== 'activated') services.log.warn({ login: mail.login, activation }, 'a queued PIN mail was delivered but its change was gone; the old PIN stays');
     return { status: 'Sent', reply: receipt.reply };

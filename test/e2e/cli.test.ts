@@ -204,8 +204,12 @@ describe('umpin CLI', () => {
       assert.equal(result.stderr, '');
       assert.equal(result.stdout.trimEnd().split('\n').length, 1, 'one line');
       const state = JSON.parse(result.stdout) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(state).sort(), ['failedLogons', 'firstTimeUser', 'hasPin', 'lockedOut', 'login', 'pinExpired', 'pinSetAt', 'policy']);
-      const { pinSetAt, ...rest } = state;
+      assert.deepEqual(Object.keys(state).sort(), ['failedLogons', 'firstTimeUser', 'hasPin', 'lastMail', 'lockedOut', 'login', 'pinExpired', 'pinSetAt', 'policy']);
+      const { pinSetAt, lastMail, ...rest } = state;
+      const mail = lastMail as { status: string; at: string; reply: string };
+      assert.equal(mail.status, 'handed-off', 'the welcome mail (DESIGN §3.1 lastMail)');
+      assert.match(mail.reply, /\.eml$/);
+      assert.ok(!Number.isNaN(Date.parse(mail.at)));
       assert.deepEqual(rest, {
         login: 'alice',
         hasPin: true,

@@ -79,6 +79,15 @@ describe('outbox', () => {
     const [queued] = await listOutbox(services);
     assert.deepEqual([queued?.login, queued?.recipient, queued?.attempts, queued?.inFlight], ['q0', 'q0@example.com', 1, false]);
     assert.ok((queued?.nextAttemptAt.getTime() ?? 0) - (queued?.createdAt.getTime() ?? 0) >= 100, 'the retry waits');
+    const [listed, shown] = await Promise.all([service.umpin(['outbox', '--json']), service.umpin(['pin', 'show', 'q0', '--json'])]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const rows = JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
+    const waiting = rows.find((r) => r.login === 'q0' && r.status !== 'delivered');
+    assert.ok(waiting, 'umpin outbox lists the waiting mail');
+    assert.equal(waiting.recipient, 'q0@example.com');
+    assert.match(String(waiting.lastReply), /^451/);
+    assert.deepEqual(Object.keys((JSON.parse(shown.stdout) as { lastMail: object }).lastMail), ['status', 'at', 'reply']);
+    assert.equal((JSON.parse(shown.stdout) as { lastMail: { status: string } }).lastMail.status, 'retrying');
 
     await pause(120);
     const second = await deliverDueMail(services);

@@ -1,6 +1,6 @@
 /** Set-UMMailboxPIN (one mailbox, or many from CSV), Get-UMMailboxPin, and locking. */
 import { readFile } from 'node:fs/promises';
-import { lockMailbox, resetPinByAdmin, showMailbox, unlockMailbox, type AdminPinReset } from '../../operations/admin.ts';
+import { findLastMail, lockMailbox, resetPinByAdmin, showMailbox, unlockMailbox, type AdminPinReset } from '../../operations/admin.ts';
 import { BULK_RESET_COLUMNS, bulkResetPins, type BulkResetColumn, type BulkResetLine, type BulkResetResult } from '../../operations/bulk-reset.ts';
 import { CommandFailed, UsageError, booleanOption, describeMailOutcome, print, stringOption, withServices, type Command, type ParsedArgs } from '../command.ts';
 import { CsvSyntaxError, parseCsv } from '../csv.ts';
@@ -183,7 +183,12 @@ MinPINLength.`,
     options: { json: { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
     async run({ positionals, options }) {
-      const state = await withServices(async (services) => pinState(mailboxJson(await showMailbox(services, positionals[0] as string), services.now())));
+      const login = positionals[0] as string;
+      const state = await withServices(async (services) => {
+        const shown = pinState(mailboxJson(await showMailbox(services, login), services.now()));
+        const lastMail = await findLastMail(services, login);
+        return lastMail ? { ...shown, lastMail } : shown;
+      });
       print(options.json === true ? JSON.stringify(state) : formatFields([
         ['Mailbox', state.login],
         ['Has PIN', yesNo(state.hasPin)],
@@ -193,6 +198,7 @@ MinPINLength.`,
         ['Locked out', yesNo(state.lockedOut)],
         ['Failed logons', String(state.failedLogons)],
         ['Policy', state.policy],
+        ['Last PIN mail', 'lastMail' in state ? `${state.lastMail.status} at ${state.lastMail.at}${state.lastMail.reply ? ` (${state.lastMail.reply})` : ''}` : 'none'],
       ]));
     },
   },
