@@ -17,7 +17,7 @@ import { openServices, type OpenedServices } from '../../src/compose.ts';
 import { enableMailbox } from '../../src/operations/admin.ts';
 import { isValidApiKey } from '../../src/operations/api-keys.ts';
 import type { Services } from '../../src/operations/services.ts';
-import { isActivePin, listMailFiles, makeDataDir, newPinMails, runUmpin, type CliResult } from '../support/service.ts';
+import { isActivePin, listMailFiles, makeDataDir, newPinMails, runUmpin, type CliResult, assertRun } from '../support/service.ts';
 
 const ALL_COMMANDS = [
   'serve', 'user add',
@@ -27,17 +27,6 @@ const ALL_COMMANDS = [
   'audit', 'apikey add', 'apikey list', 'apikey revoke',
 ];
 
-/** Exit code, stdout and stderr at once, so a failure shows all three. */
-function assertRun(result: CliResult, code: number, expect: { stdout?: RegExp | string; stderr?: RegExp | string } = {}): void {
-  const context = `exit ${result.code}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`;
-  assert.equal(result.code, code, context);
-  for (const stream of ['stdout', 'stderr'] as const) {
-    const expected = expect[stream];
-    if (expected === undefined) continue;
-    if (typeof expected === 'string') assert.ok(result[stream].includes(expected), `${stream} should include ${JSON.stringify(expected)}\n${context}`);
-    else assert.match(result[stream], expected, context);
-  }
-}
 
 const DEFAULT_POLICY_JSON = {
   name: 'default', minPinLength: 6, pinLifetimeDays: 60, pinHistoryCount: 5, allowCommonPatterns: false, strictRules: false,

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { listMailFiles, makeDataDir, readPinMail, runUmpin, type CliResult } from '../support/service.ts';
+import { listMailFiles, makeDataDir, readPinMail, runUmpin, type CliResult, assertRun } from '../support/service.ts';
 
 const COMMAND_NAMES = [
   'serve', 'user add', 'mailbox enable', 'mailbox set', 'mailbox disable', 'mailbox show', 'mailbox list',
@@ -31,17 +31,6 @@ const DEFAULT_POLICY_JSON = {
   umEnabledText: '',
 };
 
-/** Exit code, stdout and stderr at once, so a failure shows all three. */
-function assertRun(result: CliResult, code: number, expect: { stdout?: RegExp | string; stderr?: RegExp | string } = {}): void {
-  const context = `exit ${result.code}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`;
-  assert.equal(result.code, code, context);
-  for (const stream of ['stdout', 'stderr'] as const) {
-    const expected = expect[stream];
-    if (expected === undefined) continue;
-    if (typeof expected === 'string') assert.ok(result[stream].includes(expected), `${stream} should include ${JSON.stringify(expected)}\n${context}`);
-    else assert.match(result[stream], expected, context);
-  }
-}
 
 describe('umpin CLI', () => {
   let dataDir: string;

@@ -3,6 +3,7 @@
  * the real CLI as a subprocess, and readers for what a user would see (the
  * mail files) and what must not change (the stored state).
  */
+import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -205,4 +206,16 @@ export function startServeProcess(env: Record<string, string>): Promise<ServePro
     child.stderr.on('data', onData);
     child.once('exit', () => reject(new Error(`umpin serve exited early:\n${output}`)));
   });
+}
+
+/** Exit code, stdout and stderr at once, so a failure shows all three. */
+export function assertRun(result: CliResult, code: number, expect: { stdout?: RegExp | string; stderr?: RegExp | string } = {}): void {
+  const context = `exit ${result.code}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`;
+  assert.equal(result.code, code, context);
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const expected = expect[stream];
+    if (expected === undefined) continue;
+    if (typeof expected === 'string') assert.ok(result[stream].includes(expected), `${stream} should include ${JSON.stringify(expected)}\n${context}`);
+    else assert.match(result[stream], expected, context);
+  }
 }
