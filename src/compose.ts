@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { localAuthenticator } from './auth/authenticate.ts';
+import { CredentialCache } from './auth/credential-cache.ts';
 import { ConfigError, type Config } from './config.ts';
 import { Kdf } from './crypto/kdf.ts';
 import { loadOrCreateServerSecret } from './crypto/secret-key.ts';
@@ -61,7 +62,7 @@ export async function openServices(config: Config, log: Logger): Promise<OpenedS
   const services: Services = Object.freeze({
     store,
     kdf,
-    authenticator: localAuthenticator(store, kdf, config.realm),
+    authenticator: localAuthenticator(store, kdf, config.realm, new CredentialCache({ pepper: secret.pepper })),
     secret,
     transport,
     mail: {

@@ -7,6 +7,7 @@ import type { Kdf } from '../crypto/kdf.ts';
 import { AuthenticationFailed } from '../errors.ts';
 import type { PinStore } from '../store/index.ts';
 import type { Credentials } from './basic-credentials.ts';
+import type { CredentialCache } from './credential-cache.ts';
 
 export interface Caller {
   readonly login: string;
@@ -16,16 +17,20 @@ export interface Authenticator {
   authenticate(credentials: Credentials | undefined): Promise<Caller>;
 }
 
-export function localAuthenticator(store: PinStore, kdf: Kdf, realm: string): Authenticator {
+export function localAuthenticator(store: PinStore, kdf: Kdf, realm: string, cache?: CredentialCache): Authenticator {
   return {
     async authenticate(credentials) {
       if (!credentials) throw new AuthenticationFailed(realm);
-      const verifier = await store.findPasswordVerifier(credentials.login);
-      const valid = verifier === undefined
-        ? await kdf.verifyDecoy(credentials.password)
-        : await kdf.verifyPassword(verifier, credentials.password);
-      if (!valid) throw new AuthenticationFailed(realm);
-      return { login: credentials.login };
+      const { login, password } = credentials;
+      const verifier = await store.findPasswordVerifier(login);
+      if (verifier === undefined) {
+        await kdf.verifyDecoy(password);
+        throw new AuthenticationFailed(realm);
+      }
+      if (cache?.has(login, password, verifier)) return { login };
+      if (!(await kdf.verifyPassword(verifier, password))) throw new AuthenticationFailed(realm);
+      cache?.remember(login, password, verifier);
+      return { login };
     },
   };
 }
