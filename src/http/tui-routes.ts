@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinPolicyViolated, toUmpinError } from '../errors.ts';
 import { isValidApiKey } from '../operations/api-keys.ts';
-import { phoneChangePin, phoneLogon, type PhoneTarget } from '../operations/phone.ts';
+import { phoneChangePin, phoneLogon, type PhoneSource, type PhoneTarget } from '../operations/phone.ts';
 import type { Services } from '../operations/services.ts';
 
 /** A JSON error a PBX integrator can act on: a stable `error` code and a sentence. */
@@ -39,7 +39,7 @@ export function registerTuiRoutes(app: FastifyInstance, services: Services): voi
 
     tui.post('/logon', async (request) => {
       const body = parseBody(request);
-      const answer = await phoneLogon(services, parseTarget(body), requireString(body, 'pin'), request.ip);
+      const answer = await phoneLogon(services, parseTarget(body), requireString(body, 'pin'), parseSource(body, request.ip));
       request.outcome = { operation: 'tui/logon', result: answer.result };
       return answer;
     });
@@ -47,7 +47,7 @@ export function registerTuiRoutes(app: FastifyInstance, services: Services): voi
     tui.post('/change-pin', async (request) => {
       const body = parseBody(request);
       const target = parseTarget(body);
-      const answer = await phoneChangePin(services, target, requireString(body, 'oldPin'), requireString(body, 'newPin'), request.ip);
+      const answer = await phoneChangePin(services, target, requireString(body, 'oldPin'), requireString(body, 'newPin'), parseSource(body, request.ip));
       request.outcome = { operation: 'tui/change-pin', result: answer.result };
       return answer.result === 'ok' ? { result: 'ok' } : answer;
     });
@@ -79,6 +79,11 @@ function parseTarget(body: Record<string, unknown>): PhoneTarget {
   const hasExtension = body.extension !== undefined;
   if (hasMailbox === hasExtension) throw new ApiError(400, 'missing-field', 'Name the mailbox with exactly one of "mailbox" (the login) or "extension".');
   return hasMailbox ? { mailbox: requireString(body, 'mailbox') } : { extension: requireString(body, 'extension') };
+}
+
+/** The PBX's address, and the calling number when it sends one (optional `caller`). */
+function parseSource(body: Record<string, unknown>, address: string): PhoneSource {
+  return body.caller === undefined ? { address } : { address, caller: requireString(body, 'caller') };
 }
 
 function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): void {

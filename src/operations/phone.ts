@@ -11,10 +11,20 @@ import { isAmongVerifiers } from '../crypto/kdf.ts';
 import { isPinExpired } from '../pin/index.ts';
 import type { PinChangeEffects } from '../store/index.ts';
 import { changePin } from './change-pin.ts';
+import { enforce } from './limits.ts';
 import type { Services } from './services.ts';
 
 /** The mailbox a phone call names: its login, or its extension. */
 export type PhoneTarget = { readonly mailbox: string } | { readonly extension: string };
+
+/**
+ * Where an attempt comes from: the PBX's address and, when it sends one,
+ * the calling number. Wrong PINs are throttled per mailbox and source.
+ */
+export interface PhoneSource {
+  readonly address: string;
+  readonly caller?: string;
+}
 
 export interface LogonAnswer {
   readonly result: 'ok' | 'wrong-pin' | 'locked-out';
@@ -33,9 +43,9 @@ const CHANGE_EFFECTS: PinChangeEffects = Object.freeze({
 const WRONG: LogonAnswer = Object.freeze({ result: 'wrong-pin', mustChange: false });
 const LOCKED: LogonAnswer = Object.freeze({ result: 'locked-out', mustChange: false });
 
-export async function phoneLogon(services: Services, target: PhoneTarget, pin: string, source: string): Promise<LogonAnswer> {
+export async function phoneLogon(services: Services, target: PhoneTarget, pin: string, source: PhoneSource): Promise<LogonAnswer> {
   const { answer, autoReset, login } = await checkPin(services, target, pin, source);
-  if (autoReset && login !== undefined) await autoResetPin(services, login, source);
+  if (autoReset && login !== undefined) await autoResetPin(services, login, source.address);
   return answer;
 }
 
@@ -43,12 +53,12 @@ export async function phoneLogon(services: Services, target: PhoneTarget, pin: s
  * The user's own new PIN, after proving the old one (which counts as a
  * logon attempt). Throws PinPolicyViolated naming every failed rule.
  */
-export async function phoneChangePin(services: Services, target: PhoneTarget, oldPin: string, newPin: string, source: string): Promise<LogonAnswer> {
+export async function phoneChangePin(services: Services, target: PhoneTarget, oldPin: string, newPin: string, source: PhoneSource): Promise<LogonAnswer> {
   const { answer, autoReset, login } = await checkPin(services, target, oldPin, source);
-  if (autoReset && login !== undefined) await autoResetPin(services, login, source);
+  if (autoReset && login !== undefined) await autoResetPin(services, login, source.address);
   if (answer.result !== 'ok' || login === undefined) return answer;
   await changePin(services, login, {
-    reason: 'change', by: { actor: login, source: `phone:${source}` }, chosenPin: newPin, mailTo: null, effects: CHANGE_EFFECTS,
+    reason: 'change', by: { actor: login, source: `phone:${source.address}` }, chosenPin: newPin, mailTo: null, effects: CHANGE_EFFECTS,
   });
   return { result: 'ok', mustChange: false };
 }
@@ -60,15 +70,24 @@ interface CheckOutcome {
   readonly autoReset: boolean;
 }
 
-async function checkPin(services: Services, target: PhoneTarget, pin: string, source: string): Promise<CheckOutcome> {
-  const { store } = services;
+async function checkPin(services: Services, target: PhoneTarget, pin: string, source: PhoneSource): Promise<CheckOutcome> {
+  const { store, limits } = services;
   const login = 'mailbox' in target ? target.mailbox : await store.findMailboxLoginByExtension(target.extension);
-  const audit = (outcome: string, detail?: Record<string, number>) => store.appendAudit({
-    at: services.now(), event: 'pin.logon', outcome, login: login ?? null, actor: 'phone', source, ...(detail ? { detail } : {}),
+  const audit = (outcome: string, detail?: Record<string, number | string>) => store.appendAudit({
+    at: services.now(), event: 'pin.logon', outcome, login: login ?? null, actor: 'phone', source: source.address,
+    ...(detail || source.caller ? { detail: { ...detail, ...(source.caller ? { caller: source.caller } : {}) } } : {}),
   });
+  // Refused before the check and not counted: one source cannot drive a mailbox into lockout.
+  const throttleKey = `${'mailbox' in target ? `m:${target.mailbox}` : `e:${target.extension}`}\u0000${source.address}\u0000${source.caller ?? ''}`;
+  const throttled = limits.phoneFailures.isBlocked(throttleKey);
+  if (!throttled.allowed) {
+    await audit('throttled');
+    enforce(throttled, 'Too many wrong PINs for this mailbox from this caller; try again later.');
+  }
   const mailbox = login === undefined ? undefined : await store.findMailbox(login);
   if (login === undefined || mailbox === undefined) {
     await services.kdf.pinVerifier(pin, randomBytes(16)); // the same work as a real check
+    limits.phoneFailures.hit(throttleKey);
     await audit('unknown-mailbox');
     return { answer: WRONG, login: undefined, autoReset: false };
   }
@@ -87,6 +106,7 @@ async function checkPin(services: Services, target: PhoneTarget, pin: string, so
       await audit('ok');
       return { answer: { result: 'ok', mustChange }, login, autoReset: false };
     }
+    limits.phoneFailures.hit(throttleKey);
     const { failedLogons, lockedOut } = await store.recordFailedLogon(login, current.policy.maxLogonAttempts);
     if (lockedOut) {
       await audit('locked-out-now', { failedLogons });
@@ -95,7 +115,13 @@ async function checkPin(services: Services, target: PhoneTarget, pin: string, so
     }
     await audit('wrong-pin', { failedLogons });
     const every = current.policy.logonFailuresBeforePinReset;
-    return { answer: WRONG, login, autoReset: every !== null && failedLogons % every === 0 };
+    if (every === null || failedLogons % every !== 0) return { answer: WRONG, login, autoReset: false };
+    if (!limits.autoResets.hit(login).allowed) {
+      // Bounds the mails that wrong PINs can cause; the count and the lockout still run.
+      await audit('auto-reset-suppressed', { failedLogons });
+      return { answer: WRONG, login, autoReset: false };
+    }
+    return { answer: WRONG, login, autoReset: true };
   });
 }
 

@@ -5,6 +5,7 @@ import type { KeyedMutex } from '../lib/keyed-mutex.ts';
 import type { MailTransport } from '../mail/mail-message.ts';
 import type { DigitSource } from '../pin/index.ts';
 import type { PinStore } from '../store/index.ts';
+import type { Limits } from './limits.ts';
 
 /** The minimal logger the operations need; pino satisfies it. */
 export interface Logger {
@@ -43,6 +44,7 @@ export interface Services {
   /** Identifies this process as the owner of the pending changes it starts. */
   readonly owner: { readonly host: string; readonly pid: number };
   readonly mailboxLocks: KeyedMutex;
+  readonly limits: Limits;
   readonly log: Logger;
 }
 

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildHttpServer } from '../../src/http/server.ts';
-import { resetPinByAdmin, setPolicy, unlockMailbox } from '../../src/operations/admin.ts';
+import { newPolicy, resetPinByAdmin, setMailbox, setPolicy, unlockMailbox } from '../../src/operations/admin.ts';
 import { createApiKey, revokeApiKey } from '../../src/operations/api-keys.ts';
 import type { Services } from '../../src/operations/services.ts';
 import {
@@ -27,7 +27,7 @@ describe('phone-side API', () => {
 
   before(async () => {
     service = await startTestService();
-    for (const login of ['dave', 'erin', 'frank', 'gina']) pins.set(login, await provisionMailbox(service, login, `pw-${login}`));
+    for (const login of ['dave', 'erin', 'frank', 'gina', 'hank', 'ivan']) pins.set(login, await provisionMailbox(service, login, `pw-${login}`));
     key = await createApiKey(service.services, 'pbx');
   });
   after(() => service.close());
@@ -188,13 +188,47 @@ describe('phone-side API', () => {
     });
   });
 
+  describe('abuse', () => {
+    it('one caller flooding wrong PINs is refused without counting, so the real user elsewhere still signs in', async () => {
+      await newPolicy(service.services, 'no-auto-reset', { logonFailuresBeforePinReset: null });
+      await setMailbox(service.services, 'hank', { policy: 'no-auto-reset' });
+      const flood = [];
+      for (let i = 0; i < 8; i += 1) flood.push(await call('logon', { mailbox: 'hank', pin: '000009', caller: '+15550100' }));
+      assert.deepEqual(flood.slice(0, 5).map((a) => a.body.result), Array(5).fill('wrong-pin'));
+      for (const refused of flood.slice(5)) {
+        assert.equal(refused.status, 503);
+        assert.equal(refused.body.error, 'ERR_SERVER_BUSY');
+        assert.equal(refused.body.message, 'Too many wrong PINs for this mailbox from this caller; try again later.');
+      }
+      assert.equal((await show('hank'))?.failedLogons, 5, 'refused attempts were not counted');
+      assert.equal((await show('hank'))?.lockedOut, false);
+      assert.deepEqual((await call('logon', { mailbox: 'hank', pin: pins.get('hank'), caller: '+15550199' })).body, { result: 'ok', mustChange: true });
+      const throttled = (await service.services.store.listAudit({ login: 'hank' })).filter((e) => e.outcome === 'throttled');
+      assert.equal(throttled.length, 3);
+    });
+
+    it('bounds the automatic-reset mails per mailbox per hour (3), while the count keeps running', async () => {
+      await newPolicy(service.services, 'reset-every-failure', { logonFailuresBeforePinReset: 1, maxLogonAttempts: 50 });
+      await setMailbox(service.services, 'ivan', { policy: 'reset-every-failure' });
+      const before = await listMailFiles(service.config.pickupDir);
+      for (let i = 0; i < 5; i += 1) await call('logon', { mailbox: 'ivan', pin: '000009', caller: `+4950${i}` });
+      const mails = (await newPinMails(service.config.pickupDir, before)).filter((m) => m.to === 'ivan@example.com');
+      assert.equal(mails.length, 3);
+      assert.equal((await show('ivan'))?.failedLogons, 5);
+      const outcomes = (await service.services.store.listAudit({ login: 'ivan' })).map((e) => e.outcome);
+      assert.equal(outcomes.filter((o) => o === 'auto-reset-suppressed').length, 2);
+    });
+  });
+
   describe('lockout state machine (defaults: reset at 5 and 10, locked at 15)', () => {
     it('mails a new PIN at 5 and 10 failures, locks at 15, and an administrator reset unlocks', async () => {
       const pickup = service.config.pickupDir;
       let mailsBefore = await listMailFiles(pickup);
+      let caller = 0;
+      // Each from another calling number: one caller alone is throttled long before a lockout (see below).
       const fail = async (times: number) => {
         const answers = [];
-        for (let i = 0; i < times; i += 1) answers.push((await logon('frank', '000009')).body.result);
+        for (let i = 0; i < times; i += 1) answers.push((await call('logon', { mailbox: 'frank', pin: '000009', caller: `+4930${caller++}` })).body.result);
         return answers;
       };
 
@@ -236,7 +270,7 @@ describe('phone-side API', () => {
     });
 
     it('an administrator unlock keeps the PIN and clears the counter', async () => {
-      for (let i = 0; i < 15; i += 1) await logon('gina', '000009');
+      for (let i = 0; i < 15; i += 1) await call('logon', { mailbox: 'gina', pin: '000009', caller: `+4940${i}` });
       const locked = await show('gina');
       assert.equal(locked?.lockedOut, true);
       const mails = await newPinMails(service.config.pickupDir, []);

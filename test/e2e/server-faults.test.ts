@@ -6,17 +6,35 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildHttpServer } from '../../src/http/server.ts';
 import { MAX_HISTORY_REDRAWS, RESET_EFFECTS } from '../../src/operations/change-pin.ts';
+import { DEFAULT_LIMITS, Limits } from '../../src/operations/limits.ts';
 import type { Services } from '../../src/operations/services.ts';
 import {
-  REQUEST_XML, isActivePin, postSoap, provisionMailbox, snapshotState, startTestService, type TestService,
+  REQUEST_XML, isActivePin, listMailFiles, newPinMails, postSoap, provisionMailbox, snapshotState, startTestService, type TestService,
 } from '../support/service.ts';
 
 const ERRORS = 'http://schemas.microsoft.com/exchange/services/2006/errors';
+
+/** POSTs from another loopback address, as a client elsewhere would. */
+function postFrom(localAddress: string, endpoint: string, body: Buffer, auth: { login: string; password: string }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(endpoint, {
+      method: 'POST', localAddress,
+      headers: { 'content-type': 'text/xml; charset=utf-8', authorization: `Basic ${Buffer.from(`${auth.login}:${auth.password}`).toString('base64')}` },
+    }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
 
 function assertFault(body: string, faultCode: string, responseCode: string, message: string): void {
   assert.match(body, new RegExp(`<faultcode>soap:${faultCode}</faultcode>`));
@@ -133,6 +151,47 @@ describe('server-side faults', () => {
     } finally {
       await service.services.store.discardPinChange(id, { at: new Date(), event: 'test', outcome: 'cleanup', login: 'carol', actor: 'test', source: 'test' });
     }
+  });
+
+  describe('rate limits (503 + Retry-After, ErrorServerBusy)', () => {
+    const limited = (changes: Partial<typeof DEFAULT_LIMITS>) => serveWith({ limits: new Limits({ ...DEFAULT_LIMITS, ...changes }) });
+    /** A successful reset changes carol's PIN: follow it, so later tests check the PIN that is really active. */
+    async function resetAndFollow(send: () => Promise<{ status: number }>): Promise<void> {
+      const before = await listMailFiles(service.config.pickupDir);
+      assert.equal((await send()).status, 200);
+      const [mail] = await newPinMails(service.config.pickupDir, before);
+      assert.ok(mail);
+      welcomePin = mail.pin;
+    }
+
+    it('per client address, before any password work', async () => {
+      const endpoint = await limited({ requestsPerAddress: { limit: 1, windowMs: 60_000 } });
+      await resetAndFollow(() => postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' }));
+      const before = await snapshotState(service, ['carol']);
+      const refused = await postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' });
+      assert.equal(refused.status, 503);
+      assert.match(refused.headers.get('retry-after') ?? '', /^\d+$/);
+      assertFault(refused.body, 'Server', 'ErrorServerBusy', 'Too many requests from your address; try again later.');
+      assert.deepEqual(await snapshotState(service, ['carol']), before);
+    });
+
+    it('failed sign-ins per login and address: the guesser is stopped, the user from another address is not', async () => {
+      const endpoint = await limited({ failedSignInsPerLoginAndAddress: { limit: 2, windowMs: 60_000 } });
+      for (let i = 0; i < 2; i += 1) assert.equal((await postSoap(endpoint, request, { login: 'carol', password: 'guess' })).status, 401);
+      const refused = await postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' });
+      assert.equal(refused.status, 503);
+      assertFault(refused.body, 'Server', 'ErrorServerBusy', 'Too many failed sign-ins for this user from your address; try again later.');
+      await resetAndFollow(() => postFrom('127.0.0.2', endpoint, request, { login: 'carol', password: 'pw-carol' }));
+    });
+
+    it('resets per login, audited', async () => {
+      const endpoint = await limited({ resetsPerLogin: { limit: 1, windowMs: 3_600_000 } });
+      await resetAndFollow(() => postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' }));
+      const refused = await postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' });
+      assert.equal(refused.status, 503);
+      assertFault(refused.body, 'Server', 'ErrorServerBusy', 'Too many PIN resets for your mailbox; try again later.');
+      assert.equal((await service.services.store.listAudit({ login: 'carol' })).at(-1)?.outcome, 'rate-limited');
+    });
   });
 
   it('anything unexpected: 500 soap:Server ErrorInternalServerError with a generic sentence', async () => {
