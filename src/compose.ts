@@ -16,7 +16,7 @@ import type { MailTransport } from './mail/mail-message.ts';
 import { PickupTransport } from './mail/pickup/pickup-transport.ts';
 import { SmtpTransport } from './mail/smtp/smtp-transport.ts';
 import { describeSmtpRelay, parseSmtpUrl } from './mail/smtp/smtp-url.ts';
-import { Limits } from './operations/limits.ts';
+import { Limits, limitSettings } from './operations/limits.ts';
 import type { Logger, Services } from './operations/services.ts';
 import { cryptoDigits } from './pin/index.ts';
 import { openPinStore } from './store/index.ts';
@@ -80,7 +80,7 @@ export async function openServices(config: Config, log: Logger): Promise<OpenedS
     digits: cryptoDigits,
     owner: { host: hostname(), pid: process.pid },
     mailboxLocks: new KeyedMutex(),
-    limits: new Limits(),
+    limits: new Limits(limitSettings(config.limits)),
     log,
   });
   return {

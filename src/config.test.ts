@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, describeDatabase, loadConfig } from './config.ts';
 
 const CWD = '/srv/umpin';
 
@@ -42,6 +42,7 @@ describe('loadConfig', () => {
       outboxRetryMs: 30000,
       outboxGiveUpMinutes: 1440,
       outboxIntervalMs: 5000,
+      limits: { requestsPerAddressPerMinute: 120, failedSignInsPer15Minutes: 10, resetsPerLoginPerHour: 20, phoneFailuresPerSourcePer15Minutes: 5, autoResetsPerMailboxPerHour: 3 },
       realm: 'umpin',
       logLevel: 'info',
       kdfConcurrency: availableParallelism(),
@@ -118,15 +119,42 @@ describe('loadConfig', () => {
       assert.deepEqual(loadConfig({ UMPIN_DATABASE_URL: 'sqlite:/var/lib/umpin/u.sqlite' }, CWD).database, { engine: 'sqlite', file: '/var/lib/umpin/u.sqlite' });
     });
 
-    it('refuses PostgreSQL for now without echoing the password', () => {
-      const error = assertRefused({ UMPIN_DATABASE_URL: 'postgres://u:secretpw@h/db' }, 'UMPIN_DATABASE_URL', /PostgreSQL is not supported yet.*sqlite:<file>/);
-      assert.ok(!error.message.includes('secretpw'), error.message);
+    it('selects PostgreSQL for postgres:// and postgresql:// URLs, keeping the URL whole for the driver', () => {
+      for (const url of [
+        'postgres://umpin@db.example.com:5432/umpin',
+        'postgresql://umpin:s3cret@10.0.0.5/umpin?sslmode=require',
+        'postgres://[::1]:5432/umpin',
+        'postgres:///umpin?host=/run/postgresql',
+      ]) {
+        assert.deepEqual(loadConfig({ UMPIN_DATABASE_URL: url }, CWD).database, { engine: 'postgres', url });
+      }
+    });
+
+    it('describes the database for logs without the password', () => {
+      assert.equal(describeDatabase(loadConfig({ UMPIN_DATABASE_URL: 'postgres://umpin:s3cret@db:5432/umpin?sslmode=require' }, CWD).database), 'postgres://umpin@db:5432/umpin?sslmode=require');
+      assert.equal(describeDatabase(loadConfig({}, CWD).database), '/srv/umpin/var/umpin.sqlite');
+    });
+
+    it('refuses a PostgreSQL URL it cannot read, and never shows the password', () => {
+      const cases: Array<[string, RegExp]> = [
+        ['postgres://u:secret#pw@h/db', /"postgres:\/\/…@h\/db" is not a valid URL; use postgres:\/\/user:password@host:5432\/database \(a password with @ \/ : # \? or % percent-encoded\)\.$/],
+        ['postgres://u:secretpw@/db', /"postgres:\/\/…@\/db" is not a valid URL/],
+        ['postgres:///db', /"postgres:\/\/\/db" names no server; use postgres:\/\/user:password@host:5432\/database/],
+        ['postgres:secretpw', /"postgres:secretpw" names no server/],
+        ['postgres://u:12/secretpw@h/db', /"postgres:\/\/…@h\/db" does not end in a database name; use postgres:\/\//],
+      ];
+      for (const [url, message] of cases) {
+        const error = assertRefused({ UMPIN_DATABASE_URL: url }, 'UMPIN_DATABASE_URL', message);
+        if (url !== 'postgres:secretpw') assert.ok(!error.message.includes('secret'), error.message);
+      }
     });
 
     it('refuses other URLs, and hides credentials in them too', () => {
-      assertRefused({ UMPIN_DATABASE_URL: 'mysql://x' }, 'UMPIN_DATABASE_URL', /"mysql:\/\/x" is not a database URL; use sqlite:<file>/);
-      const error = assertRefused({ UMPIN_DATABASE_URL: 'mysql://u:secretpw@h/db' }, 'UMPIN_DATABASE_URL', /is not a database URL; use sqlite:<file>/);
-      assert.ok(!error.message.includes('secretpw'), error.message);
+      assertRefused({ UMPIN_DATABASE_URL: 'mysql://x' }, 'UMPIN_DATABASE_URL', /"mysql:\/\/x" is not a database URL; use sqlite:<file> or postgres:\/\/user:password@host:5432\/database\.$/);
+      for (const url of ['mysql://u:secretpw@h/db', 'mysql://u:se/cret@pw@h/db']) {
+        const error = assertRefused({ UMPIN_DATABASE_URL: url }, 'UMPIN_DATABASE_URL', /"mysql:\/\/…@h\/db" is not a database URL/);
+        assert.ok(!error.message.includes('cret'), error.message);
+      }
     });
 
     it('refuses sqlite: without a file', () => {

@@ -17,7 +17,10 @@ export class ConfigError extends TypeError {
 export interface Config {
   readonly listen: { readonly host: string; readonly port: number };
   readonly dataDir: string;
-  readonly database: { readonly engine: 'sqlite'; readonly file: string };
+  /** PostgreSQL's `url` holds the password: log `describeDatabase(database)`, never the URL. */
+  readonly database:
+    | { readonly engine: 'sqlite'; readonly file: string }
+    | { readonly engine: 'postgres'; readonly url: string };
   readonly secretFile: string;
   readonly pickupDir: string;
   readonly publicUrl: string | undefined;
@@ -33,6 +36,14 @@ export interface Config {
   readonly outboxRetryMs: number;
   readonly outboxGiveUpMinutes: number;
   readonly outboxIntervalMs: number;
+  /** Abuse limits (operations/limits.ts); each is a count per its window. */
+  readonly limits: {
+    readonly requestsPerAddressPerMinute: number;
+    readonly failedSignInsPer15Minutes: number;
+    readonly resetsPerLoginPerHour: number;
+    readonly phoneFailuresPerSourcePer15Minutes: number;
+    readonly autoResetsPerMailboxPerHour: number;
+  };
   readonly realm: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly kdfConcurrency: number;
@@ -42,7 +53,7 @@ export interface Config {
 export const SETTINGS = {
   UMPIN_LISTEN: { default: '127.0.0.1:8080', help: 'host:port to serve on ([::1]:8080 for IPv6)' },
   UMPIN_DATA_DIR: { default: './var', help: 'where the embedded state lives' },
-  UMPIN_DATABASE_URL: { default: 'sqlite:<data dir>/umpin.sqlite', help: 'the database; sqlite:<file> (PostgreSQL: not yet)' },
+  UMPIN_DATABASE_URL: { default: 'sqlite:<data dir>/umpin.sqlite', help: 'the database; sqlite:<file> or postgres://user:password@host:5432/database' },
   UMPIN_SECRET_FILE: { default: '<data dir>/secret.key', help: 'server secret (argon2 pepper, mail key); created 0600 on first start' },
   UMPIN_PICKUP_DIR: { default: '<data dir>/pickup', help: 'where PIN mails are written as .eml files' },
   UMPIN_PUBLIC_URL: { default: '(from the request)', help: 'scheme://host[:port] clients reach the service at; used in the WSDL' },
@@ -57,6 +68,11 @@ export const SETTINGS = {
   UMPIN_OUTBOX_RETRY_MS: { default: '30000', help: 'first retry of a queued PIN mail after this long, doubling up to an hour (100–3600000)' },
   UMPIN_OUTBOX_GIVE_UP_MINUTES: { default: '1440', help: 'a queued PIN mail not delivered within this is given up; the old PIN stays (1–43200)' },
   UMPIN_OUTBOX_INTERVAL_MS: { default: '5000', help: 'how often the outbox worker looks for due mail (100–600000)' },
+  UMPIN_LIMIT_REQUESTS_PER_MINUTE: { default: '120', help: 'SOAP requests per client address per minute, before any password work' },
+  UMPIN_LIMIT_FAILED_SIGNINS: { default: '10', help: 'failed sign-ins per login and address per 15 minutes' },
+  UMPIN_LIMIT_RESETS_PER_HOUR: { default: '20', help: 'ResetPIN calls per login per hour' },
+  UMPIN_LIMIT_PHONE_FAILURES: { default: '5', help: 'wrong phone PINs per mailbox and source per 15 minutes (more are refused, not counted)' },
+  UMPIN_LIMIT_AUTO_RESETS_PER_HOUR: { default: '3', help: 'automatic-reset mails per mailbox per hour' },
   UMPIN_REALM: { default: 'umpin', help: 'the HTTP Basic realm' },
   UMPIN_LOG_LEVEL: { default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
   UMPIN_KDF_CONCURRENCY: { default: '(number of cores)', help: 'argon2 hashes computed at once' },
@@ -94,6 +110,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     outboxRetryMs: parseInteger('UMPIN_OUTBOX_RETRY_MS', value('UMPIN_OUTBOX_RETRY_MS') ?? '30000', 100, 3_600_000),
     outboxGiveUpMinutes: parseInteger('UMPIN_OUTBOX_GIVE_UP_MINUTES', value('UMPIN_OUTBOX_GIVE_UP_MINUTES') ?? '1440', 1, 43_200),
     outboxIntervalMs: parseInteger('UMPIN_OUTBOX_INTERVAL_MS', value('UMPIN_OUTBOX_INTERVAL_MS') ?? '5000', 100, 600_000),
+    limits: Object.freeze({
+      requestsPerAddressPerMinute: parseInteger('UMPIN_LIMIT_REQUESTS_PER_MINUTE', value('UMPIN_LIMIT_REQUESTS_PER_MINUTE') ?? '120', 1, 10_000_000),
+      failedSignInsPer15Minutes: parseInteger('UMPIN_LIMIT_FAILED_SIGNINS', value('UMPIN_LIMIT_FAILED_SIGNINS') ?? '10', 1, 1_000_000),
+      resetsPerLoginPerHour: parseInteger('UMPIN_LIMIT_RESETS_PER_HOUR', value('UMPIN_LIMIT_RESETS_PER_HOUR') ?? '20', 1, 1_000_000),
+      phoneFailuresPerSourcePer15Minutes: parseInteger('UMPIN_LIMIT_PHONE_FAILURES', value('UMPIN_LIMIT_PHONE_FAILURES') ?? '5', 1, 1_000_000),
+      autoResetsPerMailboxPerHour: parseInteger('UMPIN_LIMIT_AUTO_RESETS_PER_HOUR', value('UMPIN_LIMIT_AUTO_RESETS_PER_HOUR') ?? '3', 1, 1_000),
+    }),
     realm: parseRealm(value('UMPIN_REALM') ?? 'umpin'),
     logLevel: parseLogLevel(value('UMPIN_LOG_LEVEL') ?? 'info'),
     kdfConcurrency: parseInteger('UMPIN_KDF_CONCURRENCY', value('UMPIN_KDF_CONCURRENCY') ?? String(availableParallelism()), 1, 256),
@@ -114,10 +137,40 @@ function parseDatabaseUrl(raw: string | undefined, dataDir: string, cwd: string)
     if (path === '') throw new ConfigError('UMPIN_DATABASE_URL', 'sqlite: needs a file, e.g. sqlite:/var/lib/umpin/umpin.sqlite.');
     return { engine: 'sqlite', file: isAbsolute(path) ? path : resolve(cwd, path) };
   }
-  if (/^postgres(ql)?:/.test(raw)) {
-    throw new ConfigError('UMPIN_DATABASE_URL', 'PostgreSQL is not supported yet (see the README status table); use sqlite:<file> or leave it unset.');
+  if (/^postgres(ql)?:/.test(raw)) return { engine: 'postgres', url: checkPostgresUrl(raw) };
+  throw new ConfigError('UMPIN_DATABASE_URL', `"${withoutCredentials(raw)}" is not a database URL; use sqlite:<file> or postgres://user:password@host:5432/database.`);
+}
+
+/** libpq's URL form; the driver reads the rest (sslmode, options, …). A refusal never shows the password. */
+function checkPostgresUrl(raw: string): string {
+  const example = 'use postgres://user:password@host:5432/database (a password with @ / : # ? or % percent-encoded)';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('UMPIN_DATABASE_URL', `"${withoutCredentials(raw)}" is not a valid URL; ${example}.`);
   }
-  throw new ConfigError('UMPIN_DATABASE_URL', `"${raw.replace(/\/\/[^@/]*@/, '//…@')}" is not a database URL; use sqlite:<file>.`);
+  if (!raw.includes('//') || (url.hostname === '' && !url.searchParams.has('host'))) {
+    throw new ConfigError('UMPIN_DATABASE_URL', `"${withoutCredentials(raw)}" names no server; ${example}.`);
+  }
+  // postgres://u:12/x@host/db parses as host "u", port 12 and database "x@host/db": a password cut short.
+  if (/[/@]/.test(url.pathname.slice(1))) {
+    throw new ConfigError('UMPIN_DATABASE_URL', `"${withoutCredentials(raw)}" does not end in a database name; ${example}.`);
+  }
+  return raw;
+}
+
+/** Everything between `//` and the last `@` goes: a password may hold `/`, `:` or `@` itself. */
+function withoutCredentials(raw: string): string {
+  return raw.replace(/\/\/.*@/, '//…@');
+}
+
+/** Where the state lives, for logs: the SQLite file, or the PostgreSQL URL without its user and password. */
+export function describeDatabase(database: Config['database']): string {
+  if (database.engine === 'sqlite') return database.file;
+  const url = new URL(database.url);
+  url.password = '';
+  return url.href;
 }
 
 function parsePublicUrl(raw: string | undefined): string | undefined {

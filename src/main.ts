@@ -4,7 +4,7 @@
  */
 import { pino, type Logger as PinoLogger } from 'pino';
 import { describeMail, openServices } from './compose.ts';
-import type { Config } from './config.ts';
+import { describeDatabase, type Config } from './config.ts';
 import { buildHttpServer } from './http/server.ts';
 import { deliverDueMail } from './operations/outbox.ts';
 import { discardAbandonedPinChanges } from './operations/recover-abandoned.ts';
@@ -61,5 +61,5 @@ export async function serve(config: Config): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 
   await app.listen({ host: config.listen.host, port: config.listen.port });
-  logger.info({ database: config.database.file, mail: describeMail(config) }, `umpin is serving ResetPIN at ${app.listeningOrigin}/EWS/UM2007Legacy.asmx`);
+  logger.info({ database: describeDatabase(config.database), mail: describeMail(config) }, `umpin is serving ResetPIN at ${app.listeningOrigin}/EWS/UM2007Legacy.asmx`);
 }

@@ -32,6 +32,20 @@ export const DEFAULT_LIMITS: LimitSettings = Object.freeze({
   autoResetsPerMailbox: { limit: 3, windowMs: 60 * MINUTE },
 });
 
+/** The settings from the configuration's counts. */
+export function limitSettings(counts: {
+  requestsPerAddressPerMinute: number; failedSignInsPer15Minutes: number; resetsPerLoginPerHour: number;
+  phoneFailuresPerSourcePer15Minutes: number; autoResetsPerMailboxPerHour: number;
+}): LimitSettings {
+  return {
+    requestsPerAddress: { limit: counts.requestsPerAddressPerMinute, windowMs: MINUTE },
+    failedSignInsPerLoginAndAddress: { limit: counts.failedSignInsPer15Minutes, windowMs: 15 * MINUTE },
+    resetsPerLogin: { limit: counts.resetsPerLoginPerHour, windowMs: 60 * MINUTE },
+    phoneFailuresPerSource: { limit: counts.phoneFailuresPerSourcePer15Minutes, windowMs: 15 * MINUTE },
+    autoResetsPerMailbox: { limit: counts.autoResetsPerMailboxPerHour, windowMs: 60 * MINUTE },
+  };
+}
+
 export class Limits {
   readonly requestsPerAddress: RateLimiter;
   readonly failedSignIns: RateLimiter;

@@ -24,11 +24,22 @@ const SERVER_KEY_ID = 'server_key_id';
 /** A lease that ran out long ago: the row is free for any worker. */
 const RELEASED = new Date(0).toISOString();
 
+export interface KyselyPinStoreOptions {
+  /**
+   * Take row locks (`FOR UPDATE`, `FOR NO KEY UPDATE`, `SKIP LOCKED`) where a transaction reads a row and
+   * then writes it, so that instances sharing a PostgreSQL server serialise per mailbox and outbox row
+   * (DESIGN §5). SQLite has no such clause (a syntax error there) and needs none: one writer at a time.
+   */
+  readonly rowLocks?: boolean;
+}
+
 export class KyselyPinStore implements PinStore {
   readonly #db: Kysely<Database>;
+  readonly #rowLocks: boolean;
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, options: KyselyPinStoreOptions = {}) {
     this.#db = db;
+    this.#rowLocks = options.rowLocks ?? false;
   }
 
   async bindServerKey(keyId: string): Promise<BindKeyResult> {
@@ -210,7 +221,11 @@ export class KyselyPinStore implements PinStore {
       const mailbox = await trx.selectFrom('mailboxes')
         .innerJoin('policies', 'policies.name', 'mailboxes.policy_name')
         .select(['mailboxes.pin_verifier', 'mailboxes.pin_generation', 'policies.pin_history_count'])
-        .where('mailboxes.login', '=', pending.login).executeTakeFirstOrThrow();
+        .where('mailboxes.login', '=', pending.login)
+        // The lock the UPDATE below takes anyway, taken at the read: no other instance changes the PIN
+        // between them. Only the mailbox row: locking the policy would serialise every mailbox that shares it.
+        .$if(this.#rowLocks, (q) => q.forNoKeyUpdate('mailboxes'))
+        .executeTakeFirstOrThrow();
       if (mailbox.pin_generation !== pending.base_generation) {
         await insertAudit(trx, { ...audit, outcome: 'superseded' });
         return 'superseded';
@@ -269,14 +284,24 @@ export class KyselyPinStore implements PinStore {
   }
 
   async claimDueMail(now: Date, owner: { host: string; pid: number }, leaseUntil: Date, limit: number): Promise<ClaimedMail[]> {
+    // With row locks the pick and the claims are one transaction, so the locks last until the claims commit.
+    // SQLite runs them as single statements: a read transaction that later writes can fail to upgrade there.
+    if (this.#rowLocks) return this.#db.transaction().execute((trx) => this.#claimDueMail(trx, now, owner, leaseUntil, limit));
+    return this.#claimDueMail(this.#db, now, owner, leaseUntil, limit);
+  }
+
+  async #claimDueMail(db: Kysely<Database>, now: Date, owner: { host: string; pid: number }, leaseUntil: Date, limit: number): Promise<ClaimedMail[]> {
     const at = now.toISOString();
-    const due = await this.#db.selectFrom('pending_pin_changes').select('id')
+    const due = await db.selectFrom('pending_pin_changes').select('id')
       .where('delivery', '=', 'outbox').where('next_attempt_at', '<=', at).where('lease_until', '<', at)
-      .orderBy('next_attempt_at').limit(limit).execute();
+      .orderBy('next_attempt_at').limit(limit)
+      // Rows another worker is claiming right now are passed over, not waited for: it takes them.
+      .$if(this.#rowLocks, (q) => q.forUpdate().skipLocked())
+      .execute();
     const claimed: ClaimedMail[] = [];
     for (const { id } of due) {
       // The same conditions again: whoever updates first owns the row; the other worker changes nothing.
-      const row = await this.#db.updateTable('pending_pin_changes')
+      const row = await db.updateTable('pending_pin_changes')
         .set({ owner_host: owner.host, owner_pid: owner.pid, lease_until: leaseUntil.toISOString(), attempts: sql<number>`attempts + 1` })
         .where('id', '=', id).where('next_attempt_at', '<=', at).where('lease_until', '<', at)
         .returningAll().executeTakeFirst();

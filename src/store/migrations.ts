@@ -7,77 +7,81 @@ export type Engine = 'sqlite' | 'postgres';
 function migrations(engine: Engine): Record<string, Migration> {
   const bytes = engine === 'postgres' ? 'bytea' : 'blob';
   const autoId = engine === 'postgres' ? 'bigserial' : 'integer';
+  // SQLite compares and sorts text by its bytes (BINARY); PostgreSQL by the database's locale unless told
+  // otherwise, so in an en_US database 'Bob' would sort after 'alice'. "C" makes PostgreSQL agree with SQLite
+  // on every ORDER BY and comparison, and ISO-8601 timestamps compare as the instants they name.
+  const text = engine === 'postgres' ? sql.raw('text collate "C"') : sql.raw('text');
   return {
     '0001-initial': {
       async up(db: Kysely<unknown>) {
         await db.schema.createTable('umpin_meta')
-          .addColumn('key', 'text', (c) => c.primaryKey())
-          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('key', text, (c) => c.primaryKey())
+          .addColumn('value', text, (c) => c.notNull())
           .execute();
         await db.schema.createTable('users')
-          .addColumn('login', 'text', (c) => c.primaryKey())
-          .addColumn('password_verifier', 'text', (c) => c.notNull())
-          .addColumn('created_at', 'text', (c) => c.notNull())
-          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('login', text, (c) => c.primaryKey())
+          .addColumn('password_verifier', text, (c) => c.notNull())
+          .addColumn('created_at', text, (c) => c.notNull())
+          .addColumn('updated_at', text, (c) => c.notNull())
           .execute();
         await db.schema.createTable('policies')
-          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('name', text, (c) => c.primaryKey())
           .addColumn('min_pin_length', 'integer', (c) => c.notNull())
           .addColumn('pin_lifetime_days', 'integer')
           .addColumn('pin_history_count', 'integer', (c) => c.notNull())
           .addColumn('allow_common_patterns', 'integer', (c) => c.notNull())
           .addColumn('logon_failures_before_pin_reset', 'integer')
           .addColumn('max_logon_attempts', 'integer')
-          .addColumn('reset_pin_text', 'text', (c) => c.notNull())
-          .addColumn('um_enabled_text', 'text', (c) => c.notNull())
+          .addColumn('reset_pin_text', text, (c) => c.notNull())
+          .addColumn('um_enabled_text', text, (c) => c.notNull())
           .execute();
         await db.schema.createTable('mailboxes')
-          .addColumn('login', 'text', (c) => c.primaryKey())
-          .addColumn('email', 'text', (c) => c.notNull())
-          .addColumn('extension', 'text', (c) => c.notNull())
-          .addColumn('language', 'text', (c) => c.notNull())
-          .addColumn('policy_name', 'text', (c) => c.notNull().references('policies.name'))
+          .addColumn('login', text, (c) => c.primaryKey())
+          .addColumn('email', text, (c) => c.notNull())
+          .addColumn('extension', text, (c) => c.notNull())
+          .addColumn('language', text, (c) => c.notNull())
+          .addColumn('policy_name', text, (c) => c.notNull().references('policies.name'))
           .addColumn('pin_salt', sql.raw(bytes), (c) => c.notNull())
           .addColumn('pin_verifier', sql.raw(bytes))
-          .addColumn('pin_set_at', 'text')
+          .addColumn('pin_set_at', text)
           .addColumn('pin_expired', 'integer', (c) => c.notNull())
           .addColumn('first_time_user', 'integer', (c) => c.notNull())
           .addColumn('locked_out', 'integer', (c) => c.notNull())
           .addColumn('failed_logons', 'integer', (c) => c.notNull())
           .addColumn('pin_generation', 'integer', (c) => c.notNull())
-          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('created_at', text, (c) => c.notNull())
           .execute();
         await db.schema.createTable('pin_history')
           .addColumn('id', sql.raw(autoId), (c) => (engine === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
-          .addColumn('login', 'text', (c) => c.notNull().references('mailboxes.login').onDelete('cascade'))
+          .addColumn('login', text, (c) => c.notNull().references('mailboxes.login').onDelete('cascade'))
           .addColumn('pin_verifier', sql.raw(bytes), (c) => c.notNull())
-          .addColumn('retired_at', 'text', (c) => c.notNull())
+          .addColumn('retired_at', text, (c) => c.notNull())
           .execute();
         await db.schema.createIndex('pin_history_by_login').on('pin_history').columns(['login', 'id']).execute();
         await db.schema.createTable('pending_pin_changes')
-          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('id', text, (c) => c.primaryKey())
           // One pending change per mailbox: a second one is refused, never interleaved.
-          .addColumn('login', 'text', (c) => c.notNull().unique().references('mailboxes.login').onDelete('cascade'))
-          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('login', text, (c) => c.notNull().unique().references('mailboxes.login').onDelete('cascade'))
+          .addColumn('reason', text, (c) => c.notNull())
           .addColumn('new_pin_verifier', sql.raw(bytes), (c) => c.notNull())
           .addColumn('sealed_mail', sql.raw(bytes))
           .addColumn('base_generation', 'integer', (c) => c.notNull())
-          .addColumn('owner_host', 'text', (c) => c.notNull())
+          .addColumn('owner_host', text, (c) => c.notNull())
           .addColumn('owner_pid', 'integer', (c) => c.notNull())
-          .addColumn('lease_until', 'text', (c) => c.notNull())
-          .addColumn('actor', 'text', (c) => c.notNull())
-          .addColumn('source', 'text', (c) => c.notNull())
-          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('lease_until', text, (c) => c.notNull())
+          .addColumn('actor', text, (c) => c.notNull())
+          .addColumn('source', text, (c) => c.notNull())
+          .addColumn('created_at', text, (c) => c.notNull())
           .execute();
         await db.schema.createTable('audit_events')
           .addColumn('id', sql.raw(autoId), (c) => (engine === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
-          .addColumn('at', 'text', (c) => c.notNull())
-          .addColumn('event', 'text', (c) => c.notNull())
-          .addColumn('outcome', 'text', (c) => c.notNull())
-          .addColumn('login', 'text')
-          .addColumn('actor', 'text', (c) => c.notNull())
-          .addColumn('source', 'text', (c) => c.notNull())
-          .addColumn('detail', 'text', (c) => c.notNull())
+          .addColumn('at', text, (c) => c.notNull())
+          .addColumn('event', text, (c) => c.notNull())
+          .addColumn('outcome', text, (c) => c.notNull())
+          .addColumn('login', text)
+          .addColumn('actor', text, (c) => c.notNull())
+          .addColumn('source', text, (c) => c.notNull())
+          .addColumn('detail', text, (c) => c.notNull())
           .execute();
         await db.schema.createIndex('audit_by_login').on('audit_events').columns(['login', 'at']).execute();
         await db.insertInto('policies' as never).values({
@@ -96,10 +100,10 @@ function migrations(engine: Engine): Record<string, Migration> {
     '0002-pin-life': {
       async up(db: Kysely<unknown>) {
         await db.schema.alterTable('policies').addColumn('strict_rules', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-        for (const [column, type] of [['first_name', 'text'], ['last_name', 'text']] as const) {
-          await db.schema.alterTable('mailboxes').addColumn(column, type, (c) => c.notNull().defaultTo('')).execute();
+        for (const column of ['first_name', 'last_name']) {
+          await db.schema.alterTable('mailboxes').addColumn(column, text, (c) => c.notNull().defaultTo('')).execute();
         }
-        await db.schema.alterTable('mailboxes').addColumn('notify_email', 'text').execute();
+        await db.schema.alterTable('mailboxes').addColumn('notify_email', text).execute();
         await db.schema.alterTable('mailboxes').addColumn('pin_length', 'integer').execute();
         // The phone side finds a mailbox by its extension, so an extension names one mailbox.
         await db.schema.createIndex('mailboxes_by_extension').on('mailboxes').column('extension').unique().execute();
@@ -109,35 +113,41 @@ function migrations(engine: Engine): Record<string, Migration> {
           await db.schema.alterTable('pending_pin_changes').addColumn(column, 'integer', (c) => c.notNull().defaultTo(initial)).execute();
         }
         await db.schema.createTable('api_keys')
-          .addColumn('id', 'text', (c) => c.primaryKey())
-          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('id', text, (c) => c.primaryKey())
+          .addColumn('name', text, (c) => c.notNull().unique())
           .addColumn('verifier', sql.raw(bytes), (c) => c.notNull())
-          .addColumn('created_at', 'text', (c) => c.notNull())
-          .addColumn('revoked_at', 'text')
+          .addColumn('created_at', text, (c) => c.notNull())
+          .addColumn('revoked_at', text)
           .execute();
       },
     },
     '0003-outbox': {
       async up(db: Kysely<unknown>) {
         // A pending change handed off inline (the SOAP caller waits) or through the durable outbox (retried by a worker).
-        await db.schema.alterTable('pending_pin_changes').addColumn('delivery', 'text', (c) => c.notNull().defaultTo('inline')).execute();
-        await db.schema.alterTable('pending_pin_changes').addColumn('recipient', 'text').execute();
+        await db.schema.alterTable('pending_pin_changes').addColumn('delivery', text, (c) => c.notNull().defaultTo('inline')).execute();
+        await db.schema.alterTable('pending_pin_changes').addColumn('recipient', text).execute();
         await db.schema.alterTable('pending_pin_changes').addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-        await db.schema.alterTable('pending_pin_changes').addColumn('next_attempt_at', 'text').execute();
-        await db.schema.alterTable('pending_pin_changes').addColumn('give_up_at', 'text').execute();
-        await db.schema.alterTable('pending_pin_changes').addColumn('last_reply', 'text').execute();
+        await db.schema.alterTable('pending_pin_changes').addColumn('next_attempt_at', text).execute();
+        await db.schema.alterTable('pending_pin_changes').addColumn('give_up_at', text).execute();
+        await db.schema.alterTable('pending_pin_changes').addColumn('last_reply', text).execute();
         await db.schema.createIndex('pending_due').on('pending_pin_changes').columns(['delivery', 'next_attempt_at']).execute();
       },
     },
   };
 }
 
-export async function migrateToLatest(db: Kysely<unknown>, engine: Engine): Promise<MigrationResultSet> {
+/**
+ * `schema` (PostgreSQL): where the tables live. Kysely looks for its migration table in every schema
+ * of the database unless told which one, so a second umpin in another schema of the same database
+ * would take that one's table for its own and then fail to find it on its search_path.
+ */
+export async function migrateToLatest(db: Kysely<unknown>, engine: Engine, schema?: string): Promise<MigrationResultSet> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations(engine) },
     migrationTableName: 'umpin_migration',
     migrationLockTableName: 'umpin_migration_lock',
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
   return migrator.migrateToLatest();
 }

@@ -1,0 +1,81 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from '../schema.ts';
+
+export interface PostgresDatabase {
+  readonly db: Kysely<Database>;
+  /** Where unqualified tables are created and found: the first schema of the search_path that exists. */
+  readonly schema: string;
+}
+
+/** Connections per instance; several instances share one server (DESIGN §5 scale-out). */
+export const DEFAULT_POOL_SIZE = 10;
+/** A database that is down or unroutable fails the start (or a query) within this, with its reason. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+const INT8_OID = 20;
+
+/**
+ * int8 (bigserial ids, COUNT) arrives as text, because JavaScript numbers are exact only up to 2^53.
+ * Ids and counts never come near that, so they are numbers here, as SQLite returns them and as
+ * schema.ts declares them; a value past 2^53 fails its query instead of being rounded.
+ */
+function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`int8 value ${text} does not fit a JavaScript number`);
+  return value;
+}
+
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid, format) => (oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * Opens a pool on `url` (libpq-style: postgres://user:password@host:5432/db?sslmode=require&options=…)
+ * and checks, with one round trip, that the server answers and a schema to work in exists.
+ */
+export async function openPostgresDatabase(url: string): Promise<PostgresDatabase> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: DEFAULT_POOL_SIZE,
+    connectionTimeoutMillis: DEFAULT_CONNECT_TIMEOUT_MS,
+    application_name: 'umpin',
+    types,
+  });
+  // An idle connection the server closes (restart, idle timeout) is dropped from the pool and the next
+  // query opens a new one; without a listener the 'error' event would end the process.
+  pool.on('error', () => {});
+  let schema: string | null | undefined;
+  try {
+    const { rows } = await pool.query<{ schema: string | null }>('select current_schema() as schema');
+    schema = rows[0]?.schema;
+  } catch (error) {
+    await pool.end();
+    throw new Error(`cannot connect to PostgreSQL at ${describeServer(url)}: ${describeFailure(error)}`, { cause: error });
+  }
+  if (!schema) {
+    await pool.end();
+    throw new Error(`PostgreSQL at ${describeServer(url)}: no schema of the search_path exists; create one (CREATE SCHEMA …) or set search_path`);
+  }
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), schema };
+}
+
+/** host:port/database, never the user or password. */
+function describeServer(url: string): string {
+  try {
+    const parsed = new URL(url);
+    // postgres://u:12/x@host/db parses as host "u:12" and path "/x@host/db": a password with an unencoded /.
+    if (!/^(\/[^/@]*)?$/.test(parsed.pathname)) return 'the configured server';
+    return `${parsed.searchParams.get('host') ?? (parsed.host || 'localhost')}${parsed.pathname}`;
+  } catch {
+    return 'the configured server';
+  }
+}
+
+/** Node reports a refused connection to a name with several addresses as an AggregateError without a message. */
+function describeFailure(error: unknown): string {
+  if (error instanceof AggregateError && error.message === '') {
+    return error.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ');
+  }
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,638 @@
+/**
+ * The PinStore contract, run against every engine (STYLE 13): SQLite on a temporary file, and a real
+ * PostgreSQL at postgres://postgres@127.0.0.1:5432/test (or user root). Every test gets a database of
+ * its own: a new SQLite file, or a new PostgreSQL schema (dropped at the end).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it, type TestContext } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import pg from 'pg';
+import { DEFAULT_POLICY, type PinPolicy } from '../pin/index.ts';
+import {
+  openPinStore,
+  type AuditEvent,
+  type DatabaseLocation,
+  type NewMailbox,
+  type PendingPinChange,
+  type PinChangeEffects,
+  type PinStore,
+} from './index.ts';
+
+const POSTGRES_USERS = ['postgres', 'root'];
+const POSTGRES_SERVER = '127.0.0.1:5432/test';
+
+interface EngineUnderTest {
+  readonly name: string;
+  /** Why this half cannot run; outside CI it is skipped for this reason, in CI it fails. */
+  readonly unavailable: string | undefined;
+  /** A database no test has used: a new file, or a new empty schema. */
+  freshLocation(): Promise<DatabaseLocation>;
+  cleanUp(): Promise<void>;
+}
+
+async function sqliteEngine(): Promise<EngineUnderTest> {
+  const dir = await mkdtemp(join(tmpdir(), 'umpin-store-'));
+  let n = 0;
+  return {
+    name: 'sqlite',
+    unavailable: undefined,
+    freshLocation: async () => ({ engine: 'sqlite', file: join(dir, `store-${(n += 1)}.sqlite`) }),
+    cleanUp: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+async function postgresEngine(): Promise<EngineUnderTest> {
+  const failures: string[] = [];
+  let admin: pg.Client | undefined;
+  let url = '';
+  for (const user of POSTGRES_USERS) {
+    url = `postgres://${user}@${POSTGRES_SERVER}`;
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+    try {
+      await client.connect();
+      admin = client;
+      break;
+    } catch (error) {
+      failures.push(`as ${user}: ${error instanceof Error ? error.message || String(error) : String(error)}`);
+      await client.end().catch(() => {});
+    }
+  }
+  const schemas: string[] = [];
+  return {
+    name: 'postgres',
+    unavailable: admin ? undefined : `no PostgreSQL at ${POSTGRES_SERVER} (${failures.join('; ')})`,
+    async freshLocation() {
+      if (!admin) throw new Error('PostgreSQL is unavailable');
+      const schema = `umpin_contract_${process.pid}_${schemas.length + 1}`;
+      await admin.query(`create schema ${schema}`);
+      schemas.push(schema);
+      return { engine: 'postgres', url: `${url}?options=${encodeURIComponent(`-c search_path=${schema}`)}` };
+    },
+    async cleanUp() {
+      if (!admin) return;
+      for (const schema of schemas) await admin.query(`drop schema if exists ${schema} cascade`);
+      await admin.end();
+    },
+  };
+}
+
+const ENGINES = [await sqliteEngine(), await postgresEngine()];
+
+/**
+ * Starts `count` processes that each open a store on `location` at one signal, as instances of the
+ * service do. Separate processes, because SQLite waits for another connection's lock synchronously:
+ * two of its connections in one process would block the thread that has to release the lock.
+ * Resolves to their exit codes.
+ */
+async function openTogether(location: DatabaseLocation, count: number): Promise<number[]> {
+  const script = `
+    const { openPinStore } = await import(${JSON.stringify(new URL('./index.ts', import.meta.url).href)});
+    process.stdout.write('ready\\n');
+    process.stdin.once('data', async () => {
+      const store = await openPinStore(JSON.parse(process.env.UMPIN_TEST_LOCATION));
+      await store.close();
+      process.exit(0);
+    });`;
+  const children = Array.from({ length: count }, () => spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env: { ...process.env, UMPIN_TEST_LOCATION: JSON.stringify(location) },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  }));
+  const exits = children.map((child) => new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1))));
+  await Promise.all(children.map((child) => new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`a child exited (${code}) before it was ready`)));
+  })));
+  for (const child of children) child.stdin.end('go\\n');
+  return Promise.all(exits);
+}
+const IN_CI = process.env.CI === 'true';
+
+const T0 = new Date('2030-01-01T00:00:00.000Z');
+const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+
+const RESET_EFFECTS: PinChangeEffects = { pinExpired: true, lockedOut: false, clearFailedLogons: true, clearFirstTimeUser: false };
+
+function newMailbox(login: string, extension: string, overrides: Partial<NewMailbox> = {}): NewMailbox {
+  return {
+    login,
+    email: `${login}@example.com`,
+    notifyEmail: null,
+    extension,
+    language: 'en',
+    policyName: DEFAULT_POLICY.name,
+    firstName: 'First',
+    lastName: 'Last',
+    pinSalt: Buffer.from(`salt-${login}`),
+    ...overrides,
+  };
+}
+
+function pinChange(id: string, login: string, overrides: Partial<PendingPinChange> = {}): PendingPinChange {
+  return {
+    id,
+    login,
+    reason: 'reset',
+    newPinVerifier: Buffer.from(`verifier-${id}`),
+    newPinLength: 6,
+    sealedMail: Buffer.from(`sealed-${id}`),
+    effects: RESET_EFFECTS,
+    delivery: 'inline',
+    baseGeneration: 0,
+    ownerHost: 'host-a',
+    ownerPid: 100,
+    leaseUntil: at(60),
+    actor: login,
+    source: '192.0.2.1',
+    ...overrides,
+  };
+}
+
+/** A queued outbox row nobody holds, due since T0. */
+function queuedChange(id: string, login: string): PendingPinChange {
+  return pinChange(id, login, { delivery: 'outbox', recipient: `${login}@example.com`, giveUpAt: at(86_400), leaseUntil: new Date(0), reason: 'welcome' });
+}
+
+function auditEvent(event: string, login: string | null, atTime: Date = T0, detail?: AuditEvent['detail']): AuditEvent {
+  return { at: atTime, event, outcome: 'success', login, actor: 'admin', source: 'cli', ...(detail ? { detail } : {}) };
+}
+
+const policy = (name: string, overrides: Partial<PinPolicy> = {}): PinPolicy => ({ ...DEFAULT_POLICY, name, ...overrides });
+
+/** Begins and activates a change, asserting both. */
+async function activate(store: PinStore, id: string, login: string, now: Date, overrides: Partial<PendingPinChange> = {}): Promise<void> {
+  const generation = (await store.findMailbox(login))?.pinGeneration ?? 0;
+  assert.equal(await store.beginPinChange(pinChange(id, login, { baseGeneration: generation, ...overrides }), now), true);
+  assert.equal(await store.activatePinChange(id, now, auditEvent('pin.reset', login, now)), 'activated');
+}
+
+for (const engine of ENGINES) {
+  if (engine.unavailable !== undefined) {
+    // Outside CI a developer without the server still runs the rest; CI must not pass without it.
+    describe(`PinStore contract on ${engine.name}`, { skip: IN_CI ? false : `skipped: ${engine.unavailable}` }, () => {
+      it('reaches its database (CI=true requires it)', () => assert.fail(engine.unavailable));
+    });
+    continue;
+  }
+
+  describe(`PinStore contract on ${engine.name}`, () => {
+    after(() => engine.cleanUp());
+
+    async function openStore(t: TestContext, location?: DatabaseLocation): Promise<PinStore> {
+      const store = await openPinStore(location ?? (await engine.freshLocation()));
+      t.after(() => store.close());
+      return store;
+    }
+
+    it('migrates once when two instances (processes) open a fresh database at the same time', async (t) => {
+      const location = await engine.freshLocation();
+      assert.deepEqual(await openTogether(location, 2), [0, 0]);
+      const again = await openStore(t, location);
+      assert.deepEqual(await again.listPolicies(), [DEFAULT_POLICY], 'the default policy, inserted once');
+    });
+
+    it('binds the server key once, then says whether the same one is in use', async (t) => {
+      const store = await openStore(t);
+      assert.equal(await store.findServerKeyId(), undefined);
+      assert.deepEqual(await store.bindServerKey('key-1'), { status: 'bound' });
+      assert.deepEqual(await store.bindServerKey('key-1'), { status: 'matched' });
+      assert.deepEqual(await store.bindServerKey('key-2'), { status: 'mismatch', expected: 'key-1' });
+      assert.equal(await store.findServerKeyId(), 'key-1');
+    });
+
+    it('adds users once and finds their password verifiers', async (t) => {
+      const store = await openStore(t);
+      assert.equal(await store.addUser('alice', '$argon2id$alice', T0), true);
+      assert.equal(await store.addUser('alice', '$argon2id$other', T0), false);
+      assert.equal(await store.findPasswordVerifier('alice'), '$argon2id$alice');
+      assert.equal(await store.findPasswordVerifier('Alice'), undefined, 'logins are case-sensitive');
+      assert.equal(await store.findPasswordVerifier('nobody'), undefined);
+    });
+
+    it('creates, lists (byte order), updates and deletes policies; one in use stays', async (t) => {
+      const store = await openStore(t);
+      assert.deepEqual(await store.findPolicy(DEFAULT_POLICY.name), DEFAULT_POLICY);
+      const strict = policy('Strict', { minPinLength: 8, pinLifetimeDays: null, pinHistoryCount: 0, allowCommonPatterns: true, strictRules: true, logonFailuresBeforePinReset: null, maxLogonAttempts: null, resetPinText: 'Ré', umEnabledText: '欢迎' });
+      assert.equal(await store.createPolicy(strict), true);
+      assert.equal(await store.createPolicy(policy('Strict')), false, 'the name is taken');
+      assert.equal(await store.createPolicy(policy('_lab')), true);
+      assert.deepEqual((await store.listPolicies()).map((p) => p.name), ['Strict', '_lab', 'default'], 'by bytes, as SQLite sorts');
+      assert.deepEqual(await store.findPolicy('Strict'), strict);
+
+      const changed = { ...strict, minPinLength: 5, maxLogonAttempts: 3 };
+      assert.equal(await store.updatePolicy(changed), true);
+      assert.deepEqual(await store.findPolicy('Strict'), changed);
+      assert.equal(await store.updatePolicy(policy('missing')), false);
+      assert.equal(await store.findPolicy('missing'), undefined);
+
+      assert.equal(await store.createMailbox(newMailbox('alice', '100', { policyName: 'Strict' }), T0), true);
+      assert.equal(await store.deletePolicy('Strict'), 'in-use');
+      assert.deepEqual(await store.findPolicy('Strict'), changed, 'still there');
+      assert.equal(await store.deletePolicy('_lab'), 'deleted');
+      assert.equal(await store.deletePolicy('_lab'), 'missing');
+      assert.deepEqual((await store.listPolicies()).map((p) => p.name), ['Strict', 'default']);
+    });
+
+    it('creates mailboxes; a taken login or extension is refused', async (t) => {
+      const store = await openStore(t);
+      const alice = newMailbox('alice', '100', { notifyEmail: 'alice@home.example', language: 'de', firstName: 'Alice', lastName: 'Ädler' });
+      assert.equal(await store.createMailbox(alice, T0), true);
+      assert.equal(await store.createMailbox(newMailbox('alice', '101'), T0), false, 'login taken');
+      assert.equal(await store.createMailbox(newMailbox('bob', '100'), T0), false, 'extension taken');
+      assert.equal(await store.findMailbox('bob'), undefined);
+      assert.deepEqual(await store.findMailbox('alice'), {
+        login: 'alice',
+        email: 'alice@example.com',
+        notifyEmail: 'alice@home.example',
+        extension: '100',
+        language: 'de',
+        firstName: 'Alice',
+        lastName: 'Ädler',
+        policy: DEFAULT_POLICY,
+        pinSalt: Buffer.from('salt-alice'),
+        hasPin: false,
+        pinLength: null,
+        pinSetAt: null,
+        pinExpired: true,
+        firstTimeUser: true,
+        lockedOut: false,
+        failedLogons: 0,
+        pinGeneration: 0,
+      });
+      await assert.rejects(store.createMailbox(newMailbox('carol', '102', { policyName: 'missing' }), T0), 'an unknown policy is refused by the database');
+    });
+
+    it('updates a mailbox; a missing one is false, a taken extension throws', async (t) => {
+      const store = await openStore(t);
+      await store.createPolicy(policy('other'));
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      await store.createMailbox(newMailbox('bob', '200'), T0);
+      const settings = { email: 'a@example.org', notifyEmail: 'n@example.org', extension: '101', language: 'fr', policyName: 'other', firstName: 'A', lastName: 'L' };
+      assert.equal(await store.updateMailbox('alice', settings), true);
+      const alice = await store.findMailbox('alice');
+      assert.deepEqual(
+        { email: alice?.email, notifyEmail: alice?.notifyEmail, extension: alice?.extension, language: alice?.language, policyName: alice?.policy.name, firstName: alice?.firstName, lastName: alice?.lastName },
+        settings,
+      );
+      assert.equal(await store.updateMailbox('nobody', settings), false);
+      await assert.rejects(store.updateMailbox('bob', settings), 'extension 101 is alice\'s');
+      assert.equal((await store.findMailbox('bob'))?.extension, '200');
+    });
+
+    it('finds a mailbox by extension, lists them in byte order, and deletes one with its PIN, history and pending change', async (t) => {
+      const store = await openStore(t);
+      for (const [login, extension] of [['alice', '300'], ['Bob', '100'], ['_svc', '200']] as const) {
+        assert.equal(await store.createMailbox(newMailbox(login, extension), T0), true);
+      }
+      assert.equal(await store.findMailboxLoginByExtension('100'), 'Bob');
+      assert.equal(await store.findMailboxLoginByExtension('999'), undefined);
+      assert.deepEqual((await store.listMailboxes()).map((m) => m.login), ['Bob', '_svc', 'alice']);
+
+      await activate(store, 'c1', 'alice', at(1));
+      await activate(store, 'c2', 'alice', at(2));
+      assert.equal(await store.beginPinChange(pinChange('c3', 'alice', { baseGeneration: 2 }), at(3)), true);
+      assert.equal(await store.deleteMailbox('alice'), true);
+      assert.equal(await store.deleteMailbox('alice'), false);
+      assert.equal(await store.findMailbox('alice'), undefined);
+      assert.deepEqual(await store.findRememberedPinVerifiers('alice'), []);
+      assert.equal(await store.countPendingPinChanges('alice'), 0);
+      assert.equal(await store.activatePinChange('c3', at(4), auditEvent('pin.reset', 'alice')), 'gone');
+      assert.equal(await store.createMailbox(newMailbox('alice', '300'), T0), true, 'login and extension are free again');
+    });
+
+    it('activates a pending change: the PIN, its length and time, the effects, the generation and the audit event', async (t) => {
+      const store = await openStore(t);
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      await store.recordFailedLogon('alice', null);
+      await store.recordFailedLogon('alice', null);
+      const effects = { pinExpired: false, lockedOut: true, clearFailedLogons: false, clearFirstTimeUser: true };
+      assert.equal(await store.beginPinChange(pinChange('c1', 'alice', { newPinLength: 7, effects }), at(1)), true);
+      assert.equal(await store.countPendingPinChanges(), 1);
+      assert.equal(await store.countPendingPinChanges('alice'), 1);
+      assert.equal(await store.countPendingPinChanges('bob'), 0);
+      assert.equal((await store.findMailbox('alice'))?.hasPin, false, 'nothing changes before activation');
+
+      assert.equal(await store.activatePinChange('c1', at(2), auditEvent('pin.reset', 'alice', at(2), { to: 'alice@example.com' })), 'activated');
+      const alice = await store.findMailbox('alice');
+      assert.deepEqual(
+        { hasPin: alice?.hasPin, pinLength: alice?.pinLength, pinSetAt: alice?.pinSetAt, pinExpired: alice?.pinExpired, lockedOut: alice?.lockedOut, failedLogons: alice?.failedLogons, firstTimeUser: alice?.firstTimeUser, pinGeneration: alice?.pinGeneration },
+        { hasPin: true, pinLength: 7, pinSetAt: at(2), pinExpired: false, lockedOut: true, failedLogons: 2, firstTimeUser: false, pinGeneration: 1 },
+      );
+      assert.deepEqual(await store.findRememberedPinVerifiers('alice'), [Buffer.from('verifier-c1')]);
+      assert.equal(await store.countPendingPinChanges(), 0);
+      assert.deepEqual(await store.listAudit({}), [{ id: 1, ...auditEvent('pin.reset', 'alice', at(2), { to: 'alice@example.com' }) }]);
+
+      assert.equal(await store.beginPinChange(pinChange('c2', 'alice', { baseGeneration: 1 }), at(3)), true);
+      assert.equal(await store.activatePinChange('c2', at(4), auditEvent('pin.reset', 'alice', at(4))), 'activated');
+      const after = await store.findMailbox('alice');
+      assert.deepEqual(
+        { pinExpired: after?.pinExpired, lockedOut: after?.lockedOut, failedLogons: after?.failedLogons, firstTimeUser: after?.firstTimeUser, pinGeneration: after?.pinGeneration },
+        { pinExpired: true, lockedOut: false, failedLogons: 0, firstTimeUser: false, pinGeneration: 2 },
+        'RESET_EFFECTS: expired, unlocked, counter cleared; first-time-user stays cleared',
+      );
+    });
+
+    it('remembers the current PIN first, then the history newest first, trimmed to PINHistoryCount', async (t) => {
+      const store = await openStore(t);
+      await store.createPolicy(policy('two', { pinHistoryCount: 2 }));
+      await store.createPolicy(policy('none', { pinHistoryCount: 0 }));
+      await store.createMailbox(newMailbox('alice', '100', { policyName: 'two' }), T0);
+      await store.createMailbox(newMailbox('bob', '200', { policyName: 'none' }), T0);
+      for (let i = 1; i <= 5; i += 1) {
+        await activate(store, `a${i}`, 'alice', at(i));
+        await activate(store, `b${i}`, 'bob', at(i));
+      }
+      assert.deepEqual(await store.findRememberedPinVerifiers('alice'), ['a5', 'a4', 'a3'].map((id) => Buffer.from(`verifier-${id}`)));
+      assert.deepEqual(await store.findRememberedPinVerifiers('bob'), [Buffer.from('verifier-b5')]);
+      assert.deepEqual(await store.findRememberedPinVerifiers('nobody'), []);
+    });
+
+    it('supersedes a change begun on an older generation, and answers gone for an unknown one', async (t) => {
+      const store = await openStore(t);
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      await activate(store, 'c1', 'alice', at(1));
+      const before = await store.findMailbox('alice');
+      assert.equal(await store.beginPinChange(pinChange('stale', 'alice', { baseGeneration: 0 }), at(2)), true);
+      assert.equal(await store.activatePinChange('stale', at(3), auditEvent('pin.reset', 'alice', at(3))), 'superseded');
+      assert.deepEqual(await store.findMailbox('alice'), before, 'the PIN did not change');
+      assert.equal(await store.countPendingPinChanges('alice'), 0, 'the stale change is gone');
+      assert.equal(await store.activatePinChange('stale', at(4), auditEvent('pin.reset', 'alice', at(4))), 'gone');
+      assert.equal(await store.activatePinChange('never', at(4), auditEvent('pin.reset', 'alice', at(4))), 'gone');
+      assert.deepEqual((await store.listAudit({})).map((e) => [e.at.toISOString(), e.outcome]), [[at(1).toISOString(), 'success'], [at(3).toISOString(), 'superseded']]);
+    });
+
+    it('keeps one pending change per mailbox; a discarded one makes room and leaves the PIN alone', async (t) => {
+      const store = await openStore(t);
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      await store.createMailbox(newMailbox('bob', '200'), T0);
+      assert.equal(await store.beginPinChange(pinChange('a1', 'alice'), T0), true);
+      assert.equal(await store.beginPinChange(pinChange('a2', 'alice'), T0), false);
+      assert.equal(await store.beginPinChange(pinChange('b1', 'bob'), T0), true, 'another mailbox is not held up');
+      assert.equal(await store.discardPinChange('a1', { ...auditEvent('pin.reset', 'alice'), outcome: 'mail-failed' }), true);
+      assert.equal(await store.discardPinChange('a1', auditEvent('pin.reset', 'alice')), false);
+      assert.equal((await store.findMailbox('alice'))?.hasPin, false);
+      assert.deepEqual((await store.listAudit({})).map((e) => e.outcome), ['mail-failed'], 'one audit event, from the discard that happened');
+      assert.equal(await store.beginPinChange(pinChange('a2', 'alice'), T0), true);
+    });
+
+    it('counts failed logons, locks at the maximum, and a good logon clears the counter', async (t) => {
+      const store = await openStore(t);
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      assert.deepEqual(await store.recordFailedLogon('alice', 3), { failedLogons: 1, lockedOut: false });
+      assert.deepEqual(await store.recordFailedLogon('alice', 3), { failedLogons: 2, lockedOut: false });
+      assert.deepEqual(await store.recordFailedLogon('alice', 3), { failedLogons: 3, lockedOut: true });
+      assert.deepEqual(await store.recordFailedLogon('alice', null), { failedLogons: 4, lockedOut: true }, 'no maximum never unlocks');
+      await store.recordGoodLogon('alice');
+      assert.deepEqual(await store.recordFailedLogon('alice', null), { failedLogons: 1, lockedOut: true });
+      await assert.rejects(store.recordFailedLogon('nobody', 3));
+    });
+
+    it('counts every one of 20 concurrent failed logons', async (t) => {
+      const store = await openStore(t);
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.recordFailedLogon('alice', 15)));
+      assert.deepEqual(results.map((r) => r.failedLogons).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+      assert.deepEqual(results.filter((r) => r.lockedOut).map((r) => r.failedLogons).sort((a, b) => a - b), [15, 16, 17, 18, 19, 20]);
+      const alice = await store.findMailbox('alice');
+      assert.deepEqual({ failedLogons: alice?.failedLogons, lockedOut: alice?.lockedOut }, { failedLogons: 20, lockedOut: true });
+    });
+
+    it('locks and unlocks a mailbox; unlocking clears the counter', async (t) => {
+      const store = await openStore(t);
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      await store.recordFailedLogon('alice', null);
+      assert.equal(await store.setLockedOut('alice', true), true);
+      assert.deepEqual(pick(await store.findMailbox('alice')), { lockedOut: true, failedLogons: 1 });
+      assert.equal(await store.setLockedOut('alice', false), true);
+      assert.deepEqual(pick(await store.findMailbox('alice')), { lockedOut: false, failedLogons: 0 });
+      assert.equal(await store.setLockedOut('nobody', true), false);
+      function pick(m: { lockedOut: boolean; failedLogons: number } | undefined) {
+        return { lockedOut: m?.lockedOut, failedLogons: m?.failedLogons };
+      }
+    });
+
+    it('adds, finds, lists and revokes API keys; a revoked key gives its name back', async (t) => {
+      const store = await openStore(t);
+      const verifier = randomBytes(32);
+      assert.equal(await store.addApiKey({ id: 'k1', name: 'pbx', verifier }, T0), true);
+      assert.equal(await store.addApiKey({ id: 'k2', name: 'pbx', verifier }, T0), false, 'the name is taken');
+      assert.equal(await store.addApiKey({ id: 'k1', name: 'other', verifier }, T0), false, 'the id is taken');
+      assert.equal(await store.addApiKey({ id: 'k3', name: 'Agent', verifier: Buffer.alloc(0) }, at(1)), true);
+      assert.deepEqual(await store.findApiKeyVerifier('k1'), verifier);
+      assert.equal(await store.findApiKeyVerifier('nope'), undefined);
+      assert.deepEqual(await store.listApiKeys(), [
+        { id: 'k3', name: 'Agent', createdAt: at(1), revokedAt: null },
+        { id: 'k1', name: 'pbx', createdAt: T0, revokedAt: null },
+      ]);
+
+      assert.equal(await store.revokeApiKey('pbx', at(2)), true);
+      assert.equal(await store.revokeApiKey('pbx', at(3)), false, 'already revoked');
+      assert.equal(await store.revokeApiKey('nope', at(3)), false);
+      assert.equal(await store.findApiKeyVerifier('k1'), undefined);
+      assert.deepEqual((await store.listApiKeys())[1], { id: 'k1', name: 'pbx', createdAt: T0, revokedAt: at(2) });
+
+      assert.equal(await store.addApiKey({ id: 'k4', name: 'pbx', verifier }, at(4)), true);
+      assert.deepEqual(await store.listApiKeys(), [
+        { id: 'k3', name: 'Agent', createdAt: at(1), revokedAt: null },
+        { id: 'k4', name: 'pbx', createdAt: at(4), revokedAt: null },
+      ]);
+      assert.deepEqual(await store.findApiKeyVerifier('k4'), verifier);
+    });
+
+    it('appends audit events and lists them oldest first, by login, since a time, and the newest `limit`', async (t) => {
+      const store = await openStore(t);
+      const events = [
+        auditEvent('mailbox.enable', 'alice', at(1), { policy: 'default', attempts: 2, queued: false }),
+        auditEvent('mailbox.enable', 'bob', at(2)),
+        { ...auditEvent('pin.reset', 'alice', at(3)), outcome: 'mail-failed', actor: 'alice', source: '2001:db8::1' },
+        auditEvent('apikey.add', null, at(4), { name: 'pbx' }),
+        auditEvent('pin.reset', 'alice', at(5)),
+      ];
+      for (const event of events) await store.appendAudit(event);
+      const stored = events.map((event, i) => ({ id: i + 1, ...event, detail: event.detail ?? {} }));
+      assert.deepEqual(await store.listAudit({}), stored);
+      assert.deepEqual(await store.listAudit({ login: 'alice' }), [stored[0], stored[2], stored[4]]);
+      assert.deepEqual(await store.listAudit({ since: at(3) }), stored.slice(2));
+      assert.deepEqual(await store.listAudit({ limit: 2 }), stored.slice(3), 'the newest two, oldest first');
+      assert.deepEqual(await store.listAudit({ login: 'alice', since: at(2), limit: 1 }), [stored[4]]);
+      assert.deepEqual(await store.listAudit({ limit: 0 }), []);
+    });
+
+    it('claims due outbox mail for one worker, counts the attempt, and a retry releases it until it is due', async (t) => {
+      const store = await openStore(t);
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      await store.createMailbox(newMailbox('bob', '200'), T0);
+      await store.createMailbox(newMailbox('carol', '300'), T0);
+      assert.equal(await store.beginPinChange(queuedChange('m1', 'alice'), T0), true);
+      assert.equal(await store.beginPinChange(queuedChange('m2', 'bob'), at(1)), true);
+      assert.equal(await store.beginPinChange(pinChange('inline', 'carol'), T0), true);
+
+      assert.deepEqual(await store.listQueuedMail(at(2)), [
+        { id: 'm1', login: 'alice', reason: 'welcome', recipient: 'alice@example.com', attempts: 1, nextAttemptAt: T0, giveUpAt: at(86_400), lastReply: null, createdAt: T0, inFlight: false },
+        { id: 'm2', login: 'bob', reason: 'welcome', recipient: 'bob@example.com', attempts: 1, nextAttemptAt: at(1), giveUpAt: at(86_400), lastReply: null, createdAt: at(1), inFlight: false },
+      ]);
+      assert.deepEqual(await store.claimDueMail(at(0.5), { host: 'h', pid: 1 }, at(60), 10).then((c) => c.map((m) => m.id)), ['m1'], 'm2 is not due yet');
+      const claimed = await store.claimDueMail(at(2), { host: 'h', pid: 2 }, at(60), 10);
+      assert.deepEqual(claimed, [
+        { id: 'm2', login: 'bob', reason: 'welcome', recipient: 'bob@example.com', attempts: 2, nextAttemptAt: at(1), giveUpAt: at(86_400), lastReply: null, createdAt: at(1), inFlight: true, sealedMail: Buffer.from('sealed-m2') },
+      ], 'm1 is held by the first worker');
+      assert.deepEqual(await store.claimDueMail(at(3), { host: 'h', pid: 3 }, at(60), 10), []);
+      assert.deepEqual((await store.listQueuedMail(at(3))).map((m) => [m.id, m.attempts, m.inFlight]), [['m1', 2, true], ['m2', 2, true]]);
+
+      await store.scheduleMailRetry('m2', at(120), '451 4.3.0 try later');
+      const [, m2] = await store.listQueuedMail(at(3));
+      assert.deepEqual({ nextAttemptAt: m2?.nextAttemptAt, lastReply: m2?.lastReply, inFlight: m2?.inFlight }, { nextAttemptAt: at(120), lastReply: '451 4.3.0 try later', inFlight: false });
+      assert.deepEqual(await store.claimDueMail(at(61), { host: 'h', pid: 4 }, at(200), 10).then((c) => c.map((m) => m.id)), ['m1'], 'm1 lease ran out; m2 is not due');
+      assert.deepEqual(await store.claimDueMail(at(121), { host: 'h', pid: 4 }, at(200), 10).then((c) => c.map((m) => [m.id, m.attempts, m.lastReply])), [['m2', 3, '451 4.3.0 try later']]);
+    });
+
+    it('never gives one row to two workers: two instances claiming 20 rows at once', async (t) => {
+      const location = await engine.freshLocation();
+      const a = await openStore(t, location);
+      const b = await openStore(t, location);
+      for (let i = 0; i < 20; i += 1) {
+        const login = `user${String(i).padStart(2, '0')}`;
+        await a.createMailbox(newMailbox(login, String(1000 + i)), T0);
+        await a.beginPinChange(queuedChange(`m${i}`, login), T0);
+      }
+      const drain = async (store: PinStore, pid: number) => {
+        const ids: string[] = [];
+        for (;;) {
+          const batch = await store.claimDueMail(at(1), { host: 'h', pid }, at(60), 3);
+          if (batch.length === 0) return ids;
+          ids.push(...batch.map((m) => m.id));
+        }
+      };
+      const [byA, byB] = await Promise.all([drain(a, 1), drain(b, 2)]);
+      const all = [...byA, ...byB];
+      assert.equal(new Set(all).size, all.length, `no row twice: ${byA.join(',')} | ${byB.join(',')}`);
+      assert.deepEqual(all.sort(), Array.from({ length: 20 }, (_, i) => `m${i}`).sort());
+      assert.ok((await a.listQueuedMail(at(1))).every((m) => m.attempts === 2 && m.inFlight));
+    });
+
+    it('retries a queued mail now, but only an outbox row', async (t) => {
+      const store = await openStore(t);
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      await store.createMailbox(newMailbox('bob', '200'), T0);
+      await store.beginPinChange(queuedChange('m1', 'alice'), T0);
+      await store.beginPinChange(pinChange('inline', 'bob'), T0);
+      await store.scheduleMailRetry('m1', at(3600), '421 busy');
+      assert.deepEqual(await store.claimDueMail(at(10), { host: 'h', pid: 1 }, at(60), 10), []);
+      assert.equal(await store.retryMailNow('m1', at(10)), true);
+      assert.deepEqual((await store.claimDueMail(at(10), { host: 'h', pid: 1 }, at(60), 10)).map((m) => m.id), ['m1']);
+      assert.equal(await store.retryMailNow('inline', at(10)), false);
+      assert.equal(await store.retryMailNow('nope', at(10)), false);
+    });
+
+    it('supersedes a queued mail nobody holds, not one in flight nor an inline change', async (t) => {
+      const store = await openStore(t);
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      await store.createMailbox(newMailbox('bob', '200'), T0);
+      await store.createMailbox(newMailbox('carol', '300'), T0);
+      await store.beginPinChange(queuedChange('m1', 'alice'), T0);
+      await store.beginPinChange(queuedChange('m2', 'bob'), T0);
+      await store.beginPinChange(pinChange('inline', 'carol', { leaseUntil: T0 }), T0);
+      await store.claimDueMail(at(1), { host: 'h', pid: 1 }, at(60), 10).then(() => store.scheduleMailRetry('m1', at(5), 'later'));
+      const superseded = { ...auditEvent('pin.outbox', 'alice', at(2)), outcome: 'superseded' };
+      assert.equal(await store.supersedeQueuedPinChange('alice', at(2), superseded), true);
+      assert.equal(await store.supersedeQueuedPinChange('alice', at(2), superseded), false, 'gone already');
+      assert.equal(await store.supersedeQueuedPinChange('bob', at(2), superseded), false, 'in flight');
+      assert.equal(await store.supersedeQueuedPinChange('carol', at(2), superseded), false, 'inline');
+      assert.deepEqual((await store.listQueuedMail(at(2))).map((m) => m.id), ['m2']);
+      assert.equal(await store.countPendingPinChanges(), 2);
+      assert.deepEqual((await store.listAudit({})).map((e) => [e.login, e.outcome]), [['alice', 'superseded']]);
+    });
+
+    it('finds abandoned changes: inline past its lease or of a dead process here, outbox held by a dead process here', async (t) => {
+      const store = await openStore(t);
+      const cases: Array<[string, Partial<PendingPinChange>]> = [
+        ['lease-out', { leaseUntil: at(-1), ownerPid: 1 }],
+        ['dead-here', { leaseUntil: at(60), ownerPid: 2 }],
+        ['alive-here', { leaseUntil: at(60), ownerPid: 1 }],
+        ['dead-elsewhere', { leaseUntil: at(60), ownerPid: 2, ownerHost: 'host-b' }],
+        ['outbox-held-dead', { delivery: 'outbox', leaseUntil: at(60), ownerPid: 2, reason: 'welcome' }],
+        ['outbox-held-alive', { delivery: 'outbox', leaseUntil: at(60), ownerPid: 1, reason: 'welcome' }],
+        ['outbox-released', { delivery: 'outbox', leaseUntil: at(-1), ownerPid: 2, reason: 'welcome' }],
+      ];
+      for (const [i, [id, overrides]] of cases.entries()) {
+        await store.createMailbox(newMailbox(id, String(100 + i)), T0);
+        assert.equal(await store.beginPinChange(pinChange(id, id, { ownerHost: 'host-a', ...overrides }), T0), true);
+      }
+      const abandoned = await store.findAbandonedPinChanges(T0, 'host-a', (pid) => pid === 1);
+      assert.deepEqual(abandoned.sort((x, y) => x.id.localeCompare(y.id)), [
+        { id: 'dead-here', login: 'dead-here', reason: 'reset', ownerPid: 2, delivery: 'inline' },
+        { id: 'lease-out', login: 'lease-out', reason: 'reset', ownerPid: 1, delivery: 'inline' },
+        { id: 'outbox-held-dead', login: 'outbox-held-dead', reason: 'welcome', ownerPid: 2, delivery: 'outbox' },
+      ]);
+    });
+
+    it('refuses to start when no schema of the search_path exists, naming the server', { skip: engine.name !== 'postgres' && 'a SQLite file has no schemas' }, async () => {
+      const location = await engine.freshLocation();
+      const url = location.engine === 'postgres' ? location.url.replace(/search_path%3D\w+/, 'search_path%3Dumpin_no_such_schema') : '';
+      await assert.rejects(openPinStore({ engine: 'postgres', url }), {
+        message: `PostgreSQL at ${POSTGRES_SERVER}: no schema of the search_path exists; create one (CREATE SCHEMA …) or set search_path`,
+      });
+    });
+
+    const noRowLocks = engine.name === 'postgres' ? false : 'SQLite has no row locks: it lets one writer in at a time';
+    describe('row locks, seen from another instance\'s connection', { skip: noRowLocks }, () => {
+      async function otherInstance(t: TestContext, location: DatabaseLocation): Promise<pg.Client> {
+        const client = new pg.Client({ connectionString: location.engine === 'postgres' ? location.url : '' });
+        await client.connect();
+        t.after(() => client.end());
+        return client;
+      }
+
+      it('an activation waits while another instance changes the mailbox, then finds itself superseded', async (t) => {
+        const location = await engine.freshLocation();
+        const store = await openStore(t, location);
+        await store.createMailbox(newMailbox('alice', '100'), T0);
+        await store.beginPinChange(pinChange('c1', 'alice'), T0);
+        const other = await otherInstance(t, location);
+        await other.query('begin');
+        await other.query("update mailboxes set pin_generation = pin_generation + 1 where login = 'alice'");
+        const activation = store.activatePinChange('c1', at(1), auditEvent('pin.reset', 'alice', at(1)));
+        assert.equal(await Promise.race([activation.then(() => 'done'), delay(300).then(() => 'waiting')]), 'waiting');
+        await other.query('commit');
+        // Without the lock at the read, the activation read generation 0 and its UPDATE found the row changed: an error.
+        assert.equal(await activation, 'superseded');
+        assert.equal((await store.findMailbox('alice'))?.hasPin, false);
+      });
+
+      it('a claim passes over a row another instance is claiming instead of waiting for it', async (t) => {
+        const location = await engine.freshLocation();
+        const store = await openStore(t, location);
+        await store.createMailbox(newMailbox('alice', '100'), T0);
+        await store.createMailbox(newMailbox('bob', '200'), T0);
+        await store.beginPinChange(queuedChange('m1', 'alice'), T0);
+        await store.beginPinChange(queuedChange('m2', 'bob'), T0);
+        const other = await otherInstance(t, location);
+        await other.query('begin');
+        await other.query("select id from pending_pin_changes where id = 'm1' for update");
+        const claim = store.claimDueMail(at(1), { host: 'h', pid: 1 }, at(60), 10);
+        const first = await Promise.race([claim, delay(2_000).then(() => 'waited for the locked row')]);
+        await other.query('rollback');
+        assert.deepEqual(typeof first === 'string' ? first : first.map((m) => m.id), ['m2']);
+        assert.deepEqual((await store.claimDueMail(at(1), { host: 'h', pid: 1 }, at(60), 10)).map((m) => m.id), ['m1'], 'free again');
+      });
+    });
+  });
+}
+
+describe('openPinStore on PostgreSQL', () => {
+  it('fails fast, saying where and why, without the password, when the server does not answer', async () => {
+    const started = Date.now();
+    const error = await openPinStore({ engine: 'postgres', url: 'postgres://umpin:secretpw@127.0.0.1:1/umpin' }).then(
+      () => assert.fail('opened a store on a closed port'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof Error);
+    assert.equal(error.message, 'cannot connect to PostgreSQL at 127.0.0.1:1/umpin: connect ECONNREFUSED 127.0.0.1:1');
+    assert.ok(!error.message.includes('secretpw'));
+    assert.ok(Date.now() - started < 5_000);
+  });
+});
