@@ -157,7 +157,14 @@ function parseEnvelope(text: string): ParsedEnvelope {
     throw new SoapSchemaViolation(`The request is not well-formed XML: ${describeSaxesError(error.message)}.`, { cause: error });
   });
 
-  parser.write(text).close();
+  // saxes builds an Error (with a stack) for every malformed input; only its message is used.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    parser.write(text).close();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 
   if (!sawRoot) schema('The request body is empty or holds no XML element; send a SOAP 1.1 envelope.');
   if (!sawBody) schema('The Envelope has no Body.');

@@ -4,9 +4,25 @@ import { escapeXml } from './render.ts';
 const WSDL_PATH = new URL('../../wsdl/ms-oxwums.wsdl', import.meta.url);
 const ADDRESS_PATTERN = /(<soap:address\s+location=")[^"]*("\s*\/>)/;
 
-/** Loads the protocol's WSDL once; `render` rewrites its soap:address to where the service is reached. */
+/** A service is reached at a handful of addresses; more than this is a client playing with Host headers. */
+const MAX_CACHED_ADDRESSES = 64;
+
+/**
+ * Loads the protocol's WSDL once; `render` rewrites its soap:address to
+ * where the service is reached, remembering the result per address.
+ */
 export function loadWsdl(): { render(address: string): string } {
   const template = readFileSync(WSDL_PATH, 'utf8');
   if (!ADDRESS_PATTERN.test(template)) throw new TypeError(`${WSDL_PATH.pathname} has no <soap:address location="…"/> to rewrite`);
-  return { render: (address) => template.replace(ADDRESS_PATTERN, (_m, open: string, close: string) => `${open}${escapeXml(address)}${close}`) };
+  const rendered = new Map<string, string>();
+  return {
+    render(address) {
+      let wsdl = rendered.get(address);
+      if (wsdl === undefined) {
+        wsdl = template.replace(ADDRESS_PATTERN, (_m, open: string, close: string) => `${open}${escapeXml(address)}${close}`);
+        if (rendered.size < MAX_CACHED_ADDRESSES) rendered.set(address, wsdl);
+      }
+      return wsdl;
+    },
+  };
 }
