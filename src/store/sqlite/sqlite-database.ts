@@ -23,7 +23,7 @@ export interface SqliteDatabase {
 export function openSqliteDatabase(file: string): SqliteDatabase {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const connection = new BetterSqlite3(file, { timeout: 10_000 });
-  connection.pragma('journal_mode = WAL');
+  withBusyRetry(() => connection.pragma('journal_mode = WAL'));
   connection.pragma('synchronous = FULL');
   connection.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
@@ -41,4 +41,23 @@ export function openSqliteDatabase(file: string): SqliteDatabase {
       }
     },
   };
+}
+
+const BUSY_RETRY_MS = 10_000;
+
+/**
+ * Switching a fresh file to WAL needs an exclusive lock, and SQLite answers
+ * SQLITE_BUSY at once instead of waiting when another process (a second
+ * first start) holds one; so wait and try again, as the busy timeout would.
+ */
+function withBusyRetry<T>(work: () => T): T {
+  const deadline = Date.now() + BUSY_RETRY_MS;
+  for (;;) {
+    try {
+      return work();
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25); // a synchronous pause: this runs once per open
+    }
+  }
 }
