@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { addUser, enableMailbox } from '../../src/operations/admin.ts';
 import { MESSAGES_NS } from '../../src/soap/namespaces.ts';
 import { renderResetPinResponse } from '../../src/soap/render.ts';
 import { makeTestCertificate, startSmtpPeer, type SmtpPeer, type TestCertificate } from '../support/smtp-peer.ts';
@@ -103,6 +104,34 @@ describe('ResetPIN over SMTP', () => {
     await expectFault(NOT_NOW);
     assert.ok(Date.now() - started < 5_000, 'bounded by UMPIN_MAIL_TIMEOUT_MS');
     peer.setReply({ kind: 'accept' });
+  });
+
+  it("delivers the PIN mail in each mailbox's language, text and HTML, the PIN in the body only", async () => {
+    peer.setReply({ kind: 'accept' });
+    const subjects: Record<string, string> = {
+      en: 'Your voice mail PIN has been reset',
+      de: 'Ihre Voicemail-PIN wurde zurückgesetzt',
+      fr: 'Votre code PIN de messagerie vocale a été réinitialisé',
+      'pt-BR': 'Seu PIN do correio de voz foi redefinido',
+      ru: 'Ваш ПИН-код голосовой почты сброшен',
+      'zh-CN': '您的语音邮件 PIN 已重置',
+    };
+    for (const [i, language] of Object.keys(subjects).entries()) {
+      const login = `lang${i}`;
+      await addUser(service.services, login, `pw-${login}`);
+      await enableMailbox(service.services, login, { email: `${login}@example.com`, extension: `${4800 + i}`, language });
+      const before = peer.received.length;
+      const response = await postSoap(service.endpoint, request, { login, password: `pw-${login}` });
+      assert.equal(response.status, 200);
+      const mail = peer.received.at(-1);
+      assert.ok(mail && peer.received.length === before + 1);
+      assert.equal(mail.parsed.subject, subjects[language]);
+      assert.equal(mail.parsed.headers.get('content-language'), language);
+      const pin = PIN_LINE.exec(mail.parsed.text ?? '')?.[1] ?? '';
+      assert.ok(typeof mail.parsed.html === 'string' && mail.parsed.html.includes(pin), 'the HTML part carries the PIN too');
+      assert.ok(![...mail.parsed.headers.values()].some((v) => JSON.stringify(v).includes(pin)), 'no header carries the PIN');
+      assert.equal(await isActivePin(service.services, login, pin), true);
+    }
   });
 
   it('a relay that does not offer STARTTLS gets nothing in plain text', async () => {
