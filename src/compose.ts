@@ -75,7 +75,6 @@ export async function openServices(config: Config, log: Logger): Promise<OpenedS
       ...(config.mailTemplateDir ? { templateDir: config.mailTemplateDir } : {}),
       ...(config.voiceAccessNumber ? { accessNumber: config.voiceAccessNumber } : {}),
     },
-    realm: config.realm,
     now: () => new Date(),
     digits: cryptoDigits,
     owner: { host: hostname(), pid: process.pid },

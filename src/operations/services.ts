@@ -38,7 +38,6 @@ export interface Services {
     /** An outbox mail not delivered this long after it was queued is given up (the old PIN stays). */
     readonly giveUpAfterMs: number;
   };
-  readonly realm: string;
   readonly now: () => Date;
   readonly digits: DigitSource;
   /** Identifies this process as the owner of the pending changes it starts. */

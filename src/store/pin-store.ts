@@ -182,7 +182,7 @@ export interface PinStore {
   claimDueMail(now: Date, owner: { host: string; pid: number }, leaseUntil: Date, limit: number): Promise<ClaimedMail[]>;
   /** After a transient failure: count the attempt, remember the answer, release the row until `nextAttemptAt`. */
   scheduleMailRetry(id: string, nextAttemptAt: Date, reply: string): Promise<void>;
-  /** Makes a row due now, and releases it if a dead worker held it. */
+  /** Makes a queued row due now; a row a live worker holds stays with it. */
   retryMailNow(id: string, now: Date): Promise<boolean>;
   listQueuedMail(now: Date): Promise<QueuedMail[]>;
   countPendingPinChanges(login?: string): Promise<number>;
