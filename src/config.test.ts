@@ -43,6 +43,14 @@ describe('loadConfig', () => {
       outboxGiveUpMinutes: 1440,
       outboxIntervalMs: 5000,
       limits: { requestsPerAddressPerMinute: 120, failedSignInsPer15Minutes: 10, resetsPerLoginPerHour: 20, phoneFailuresPerSourcePer15Minutes: 5, autoResetsPerMailboxPerHour: 3 },
+      ldap: undefined,
+      redisUrl: undefined,
+      tls: undefined,
+      allowPlainHttpAuth: false,
+      hstsMaxAgeSeconds: 31536000,
+      trustedProxies: [],
+      headersTimeoutMs: 10000,
+      requestTimeoutMs: 30000,
       realm: 'umpin',
       logLevel: 'info',
       kdfConcurrency: availableParallelism(),
@@ -181,4 +189,43 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ UMPIN_MAIL_TIMEOUT_MS: '100' }, CWD).mailTimeoutMs, 100);
     assertRefused({ UMPIN_MAIL_TIMEOUT_MS: '50' }, 'UMPIN_MAIL_TIMEOUT_MS', /"50" must be a whole number from 100 to 300000/);
   });
+
+  it('UMPIN_LDAP_*: reads a directory with AD-style login, resolves files, refuses half a setting', () => {
+    const { ldap } = loadConfig({
+      UMPIN_LDAP_URL: 'ldaps://dc1.example.com:636/', UMPIN_LDAP_BASE_DN: 'dc=example,dc=com', UMPIN_LDAP_LOGIN_ATTRIBUTE: 'sAMAccountName',
+      UMPIN_LDAP_BIND_DN: 'cn=umpin,dc=example,dc=com', UMPIN_LDAP_BIND_PASSWORD_FILE: 'ldap.pw', UMPIN_LDAP_CA_FILE: 'ca.pem',
+    }, CWD);
+    assert.deepEqual(ldap, {
+      url: 'ldaps://dc1.example.com:636', startTls: false, bindDn: 'cn=umpin,dc=example,dc=com', bindPasswordFile: '/srv/umpin/ldap.pw',
+      baseDn: 'dc=example,dc=com', loginAttribute: 'sAMAccountName', mailAttribute: 'mail', extensionAttribute: 'telephoneNumber',
+      caFile: '/srv/umpin/ca.pem', timeoutMs: 5000,
+    });
+    assertRefused({ UMPIN_LDAP_BASE_DN: 'dc=x' }, 'UMPIN_LDAP_BASE_DN', /UMPIN_LDAP_URL is not/);
+    assertRefused({ UMPIN_LDAP_URL: 'ldap://x' }, 'UMPIN_LDAP_BASE_DN', /is required/);
+    assertRefused({ UMPIN_LDAP_URL: 'http://x', UMPIN_LDAP_BASE_DN: 'dc=x' }, 'UMPIN_LDAP_URL', /not ldap:\/\/host/);
+    assertRefused({ UMPIN_LDAP_URL: 'ldap://x', UMPIN_LDAP_BASE_DN: 'dc=x', UMPIN_LDAP_BIND_DN: 'cn=a' }, 'UMPIN_LDAP_BIND_PASSWORD_FILE', /go together/);
+    assertRefused({ UMPIN_LDAP_URL: 'ldap://x', UMPIN_LDAP_BASE_DN: 'dc=x', UMPIN_LDAP_LOGIN_ATTRIBUTE: 'uid)(x' }, 'UMPIN_LDAP_LOGIN_ATTRIBUTE', /not an attribute name/);
+    assertRefused({ UMPIN_LDAP_URL: 'ldaps://x', UMPIN_LDAP_BASE_DN: 'dc=x', UMPIN_LDAP_STARTTLS: 'true' }, 'UMPIN_LDAP_STARTTLS', /already TLS/);
+  });
+
+  it('UMPIN_TLS_CERT/KEY, UMPIN_TRUSTED_PROXIES, UMPIN_REDIS_URL: read and checked', () => {
+    const config = loadConfig({ UMPIN_TLS_CERT: 'tls/cert.pem', UMPIN_TLS_KEY: '/etc/umpin/key.pem', UMPIN_TRUSTED_PROXIES: '10.0.0.0/8, ::1', UMPIN_REDIS_URL: 'redis://127.0.0.1:6379/2' }, CWD);
+    assert.deepEqual(config.tls, { certFile: '/srv/umpin/tls/cert.pem', keyFile: '/etc/umpin/key.pem' });
+    assert.deepEqual(config.trustedProxies, ['10.0.0.0/8', '::1']);
+    assert.equal(config.redisUrl, 'redis://127.0.0.1:6379/2');
+    assertRefused({ UMPIN_TLS_CERT: 'c.pem' }, 'UMPIN_TLS_KEY', /without a key/);
+    assertRefused({ UMPIN_TRUSTED_PROXIES: '10.0.0.0/33' }, 'UMPIN_TRUSTED_PROXIES', /"10\.0\.0\.0\/33" is not an address or CIDR/);
+    assertRefused({ UMPIN_REDIS_URL: 'http://:secret@r' }, 'UMPIN_REDIS_URL', /is not redis:\/\//);
+    assert.doesNotMatch(loadConfigError({ UMPIN_REDIS_URL: 'http://:secret@r' }), /secret/);
+    assertRefused({ UMPIN_ALLOW_PLAIN_HTTP_AUTH: 'maybe' }, 'UMPIN_ALLOW_PLAIN_HTTP_AUTH', /must be true or false/);
+  });
 });
+
+function loadConfigError(env: Record<string, string>): string {
+  try {
+    loadConfig(env, CWD);
+  } catch (error) {
+    return String(error);
+  }
+  return '';
+}

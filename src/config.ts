@@ -3,6 +3,7 @@
  * frozen object. A bad value stops the start with a message that names the
  * setting (STYLE 4: misconfiguration is a TypeError, not a fault).
  */
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 
@@ -44,9 +45,39 @@ export interface Config {
     readonly phoneFailuresPerSourcePer15Minutes: number;
     readonly autoResetsPerMailboxPerHour: number;
   };
+  /** Directory sign-in (auth/ldap-authenticator.ts); absent when UMPIN_LDAP_URL is unset. */
+  readonly ldap: LdapConfig | undefined;
+  /** Shares the abuse limits' counters between instances; in-memory when absent. Holds the password when there is one. */
+  readonly redisUrl: string | undefined;
+  /** HTTPS on the listener itself; absent: plain HTTP (TLS terminated in front, or loopback). */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Basic credentials over plain HTTP from a non-loopback peer: refused unless this is set. */
+  readonly allowPlainHttpAuth: boolean;
+  readonly hstsMaxAgeSeconds: number;
+  /** Proxy addresses/CIDRs whose X-Forwarded-For names the real client (limits, audit); empty: none trusted. */
+  readonly trustedProxies: readonly string[];
+  /** Slow clients: the whole header block, and the whole request, must arrive within these. */
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
   readonly realm: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly kdfConcurrency: number;
+}
+
+export interface LdapConfig {
+  /** ldap://host:389 or ldaps://host:636 */
+  readonly url: string;
+  readonly startTls: boolean;
+  /** The service account that searches for the user's entry; anonymous search when absent. */
+  readonly bindDn: string | undefined;
+  readonly bindPasswordFile: string | undefined;
+  readonly baseDn: string;
+  /** uid (OpenLDAP), userPrincipalName or sAMAccountName (Active Directory). */
+  readonly loginAttribute: string;
+  readonly mailAttribute: string;
+  readonly extensionAttribute: string;
+  readonly caFile: string | undefined;
+  readonly timeoutMs: number;
 }
 
 /** Each setting, its default and meaning: the README's configuration table is written from this. */
@@ -73,6 +104,24 @@ export const SETTINGS = {
   UMPIN_LIMIT_RESETS_PER_HOUR: { default: '20', help: 'ResetPIN calls per login per hour' },
   UMPIN_LIMIT_PHONE_FAILURES: { default: '5', help: 'wrong phone PINs per mailbox and source per 15 minutes (more are refused, not counted)' },
   UMPIN_LIMIT_AUTO_RESETS_PER_HOUR: { default: '3', help: 'automatic-reset mails per mailbox per hour' },
+  UMPIN_LDAP_URL: { default: '(none: local users only)', help: 'ldap://host:389 or ldaps://host:636: also check sign-ins against this directory' },
+  UMPIN_LDAP_STARTTLS: { default: 'false', help: 'true: upgrade an ldap:// connection with StartTLS before any bind' },
+  UMPIN_LDAP_BIND_DN: { default: '(anonymous search)', help: 'the service account that looks up the user entry' },
+  UMPIN_LDAP_BIND_PASSWORD_FILE: { default: '(none)', help: "file holding the service account's password" },
+  UMPIN_LDAP_BASE_DN: { default: '(required with UMPIN_LDAP_URL)', help: 'where user entries are searched, e.g. ou=people,dc=example,dc=com' },
+  UMPIN_LDAP_LOGIN_ATTRIBUTE: { default: 'uid', help: 'the attribute a login is matched to: uid, userPrincipalName or sAMAccountName' },
+  UMPIN_LDAP_MAIL_ATTRIBUTE: { default: 'mail', help: "the attribute holding the user's mail address" },
+  UMPIN_LDAP_EXTENSION_ATTRIBUTE: { default: 'telephoneNumber', help: "the attribute holding the user's extension" },
+  UMPIN_LDAP_CA_FILE: { default: '(system CAs)', help: "PEM file of CAs to trust for the directory's certificate" },
+  UMPIN_LDAP_TIMEOUT_MS: { default: '5000', help: 'how long a directory may take to answer before sign-in fails (100–60000)' },
+  UMPIN_REDIS_URL: { default: '(none: limits per instance)', help: 'redis://host:6379: instances share their abuse-limit counters here' },
+  UMPIN_TLS_CERT: { default: '(none: plain HTTP)', help: 'PEM certificate chain to serve HTTPS with (needs UMPIN_TLS_KEY)' },
+  UMPIN_TLS_KEY: { default: '(none)', help: 'PEM private key for UMPIN_TLS_CERT' },
+  UMPIN_ALLOW_PLAIN_HTTP_AUTH: { default: 'false', help: 'true: accept passwords over plain HTTP from non-loopback peers (only behind a TLS proxy)' },
+  UMPIN_HSTS_MAX_AGE: { default: '31536000', help: 'Strict-Transport-Security max-age in seconds on HTTPS answers; 0 sends none' },
+  UMPIN_TRUSTED_PROXIES: { default: '(none)', help: 'comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed' },
+  UMPIN_HEADERS_TIMEOUT_MS: { default: '10000', help: 'a client must send its request headers within this (1000–120000)' },
+  UMPIN_REQUEST_TIMEOUT_MS: { default: '30000', help: 'a client must send its whole request within this (1000–300000)' },
   UMPIN_REALM: { default: 'umpin', help: 'the HTTP Basic realm' },
   UMPIN_LOG_LEVEL: { default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
   UMPIN_KDF_CONCURRENCY: { default: '(number of cores)', help: 'argon2 hashes computed at once' },
@@ -117,6 +166,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       phoneFailuresPerSourcePer15Minutes: parseInteger('UMPIN_LIMIT_PHONE_FAILURES', value('UMPIN_LIMIT_PHONE_FAILURES') ?? '5', 1, 1_000_000),
       autoResetsPerMailboxPerHour: parseInteger('UMPIN_LIMIT_AUTO_RESETS_PER_HOUR', value('UMPIN_LIMIT_AUTO_RESETS_PER_HOUR') ?? '3', 1, 1_000),
     }),
+    ldap: parseLdap(value, cwd),
+    redisUrl: optional('UMPIN_REDIS_URL', parseRedisUrl),
+    tls: parseTls(value('UMPIN_TLS_CERT'), value('UMPIN_TLS_KEY'), cwd),
+    allowPlainHttpAuth: parseBoolean('UMPIN_ALLOW_PLAIN_HTTP_AUTH', value('UMPIN_ALLOW_PLAIN_HTTP_AUTH') ?? 'false'),
+    hstsMaxAgeSeconds: parseInteger('UMPIN_HSTS_MAX_AGE', value('UMPIN_HSTS_MAX_AGE') ?? '31536000', 0, 63_072_000),
+    trustedProxies: Object.freeze(parseTrustedProxies(value('UMPIN_TRUSTED_PROXIES'))),
+    headersTimeoutMs: parseInteger('UMPIN_HEADERS_TIMEOUT_MS', value('UMPIN_HEADERS_TIMEOUT_MS') ?? '10000', 1000, 120_000),
+    requestTimeoutMs: parseInteger('UMPIN_REQUEST_TIMEOUT_MS', value('UMPIN_REQUEST_TIMEOUT_MS') ?? '30000', 1000, 300_000),
     realm: parseRealm(value('UMPIN_REALM') ?? 'umpin'),
     logLevel: parseLogLevel(value('UMPIN_LOG_LEVEL') ?? 'info'),
     kdfConcurrency: parseInteger('UMPIN_KDF_CONCURRENCY', value('UMPIN_KDF_CONCURRENCY') ?? String(availableParallelism()), 1, 256),
@@ -171,6 +228,78 @@ export function describeDatabase(database: Config['database']): string {
   const url = new URL(database.url);
   url.password = '';
   return url.href;
+}
+
+type SettingValue = (name: keyof typeof SETTINGS) => string | undefined;
+
+function parseLdap(value: SettingValue, cwd: string): LdapConfig | undefined {
+  const url = value('UMPIN_LDAP_URL');
+  if (url === undefined) {
+    const stray = (Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]).find((name) => name.startsWith('UMPIN_LDAP_') && value(name) !== undefined);
+    if (stray) throw new ConfigError(stray, 'is set but UMPIN_LDAP_URL is not; set UMPIN_LDAP_URL=ldap://host:389 too, or remove it.');
+    return undefined;
+  }
+  if (!/^ldaps?:\/\/[^/\s]+\/?$/.test(url)) throw new ConfigError('UMPIN_LDAP_URL', `"${url}" is not ldap://host[:port] or ldaps://host[:port].`);
+  const startTls = parseBoolean('UMPIN_LDAP_STARTTLS', value('UMPIN_LDAP_STARTTLS') ?? 'false');
+  if (startTls && url.startsWith('ldaps:')) throw new ConfigError('UMPIN_LDAP_STARTTLS', 'ldaps:// is already TLS; StartTLS is for ldap:// only.');
+  const baseDn = value('UMPIN_LDAP_BASE_DN');
+  if (baseDn === undefined) throw new ConfigError('UMPIN_LDAP_BASE_DN', 'is required with UMPIN_LDAP_URL, e.g. ou=people,dc=example,dc=com.');
+  const bindDn = value('UMPIN_LDAP_BIND_DN');
+  const bindPasswordFile = value('UMPIN_LDAP_BIND_PASSWORD_FILE');
+  if ((bindDn === undefined) !== (bindPasswordFile === undefined)) {
+    throw new ConfigError(bindDn === undefined ? 'UMPIN_LDAP_BIND_DN' : 'UMPIN_LDAP_BIND_PASSWORD_FILE', 'UMPIN_LDAP_BIND_DN and UMPIN_LDAP_BIND_PASSWORD_FILE go together; set both, or neither for an anonymous search.');
+  }
+  const attribute = (name: keyof typeof SETTINGS, fallback: string) => {
+    const raw = value(name) ?? fallback;
+    if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(raw)) throw new ConfigError(name, `"${raw}" is not an attribute name such as uid or sAMAccountName.`);
+    return raw;
+  };
+  const caFile = value('UMPIN_LDAP_CA_FILE');
+  return Object.freeze({
+    url: url.replace(/\/$/, ''),
+    startTls,
+    bindDn,
+    bindPasswordFile: bindPasswordFile === undefined ? undefined : resolve(cwd, bindPasswordFile),
+    baseDn,
+    loginAttribute: attribute('UMPIN_LDAP_LOGIN_ATTRIBUTE', 'uid'),
+    mailAttribute: attribute('UMPIN_LDAP_MAIL_ATTRIBUTE', 'mail'),
+    extensionAttribute: attribute('UMPIN_LDAP_EXTENSION_ATTRIBUTE', 'telephoneNumber'),
+    caFile: caFile === undefined ? undefined : resolve(cwd, caFile),
+    timeoutMs: parseInteger('UMPIN_LDAP_TIMEOUT_MS', value('UMPIN_LDAP_TIMEOUT_MS') ?? '5000', 100, 60_000),
+  });
+}
+
+function parseRedisUrl(raw: string): string {
+  if (!/^rediss?:\/\/\S+$/.test(raw)) throw new ConfigError('UMPIN_REDIS_URL', `"${withoutCredentials(raw)}" is not redis://[:password@]host:6379[/db] or rediss://….`);
+  return raw;
+}
+
+function parseTls(cert: string | undefined, key: string | undefined, cwd: string): Config['tls'] {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined) throw new ConfigError('UMPIN_TLS_CERT', 'UMPIN_TLS_KEY is set without a certificate; set UMPIN_TLS_CERT to the PEM chain too.');
+  if (key === undefined) throw new ConfigError('UMPIN_TLS_KEY', 'UMPIN_TLS_CERT is set without a key; set UMPIN_TLS_KEY to the PEM private key too.');
+  return Object.freeze({ certFile: resolve(cwd, cert), keyFile: resolve(cwd, key) });
+}
+
+/** Each entry is an IPv4/IPv6 address or CIDR; Fastify's proxy-addr reads them. */
+function parseTrustedProxies(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of entries) {
+    const [address = '', bits, extra] = entry.split('/');
+    const version = isIP(address);
+    const maxBits = version === 6 ? 128 : 32;
+    if (version === 0 || extra !== undefined || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > maxBits))) {
+      throw new ConfigError('UMPIN_TRUSTED_PROXIES', `"${entry}" is not an address or CIDR such as 10.0.0.5 or 10.0.0.0/8.`);
+    }
+  }
+  return entries;
+}
+
+function parseBoolean(name: string, raw: string): boolean {
+  if (/^(true|yes|1|on)$/i.test(raw)) return true;
+  if (/^(false|no|0|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `"${raw}" must be true or false.`);
 }
 
 function parsePublicUrl(raw: string | undefined): string | undefined {
