@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -273,6 +273,16 @@ describe('umpin CLI', () => {
       assertRun(result, 2, { stderr: /^umpin: configuration: .*UMPIN_SECRET_FILE/ });
       assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
       assert.equal(result.stdout, '');
+    });
+
+    it('refuses a world-readable secret file (exit 2), saying which chmod fixes it, and changes nothing', async () => {
+      const exposed = join(otherDir, 'exposed.key');
+      await writeFile(exposed, readFileSync(join(dataDir, 'secret.key')), { mode: 0o644 });
+      chmodSync(exposed, 0o644); // the umask may have narrowed the mode given above
+      const result = await umpin(['pin', 'show', 'alice'], undefined, { UMPIN_SECRET_FILE: exposed });
+      assertRun(result, 2, { stderr: new RegExp(`^umpin: configuration: UMPIN_SECRET_FILE: ${exposed} is open to every user on this machine \\(mode 0644\\); run chmod 600 ${exposed} and start again\\.\n$`) });
+      assert.equal(result.stdout, '');
+      assert.equal(statSync(exposed).mode & 0o777, 0o644, 'umpin does not change the mode itself: the admin decides');
     });
 
     it('refuses a bad setting (exit 2), naming it', async () => {
