@@ -102,7 +102,7 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
     return renderResetPinResponse(soap.namespace);
   }
 
-  function serveDescription(request: FastifyRequest, reply: FastifyReply): string {
+  function serveDescription(request: FastifyRequest, reply: FastifyReply): string | Buffer {
     const path = request.url.split('?')[0] ?? SERVICE_PATHS[0];
     const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
     if (query.split('&').some((p) => p.toLowerCase() === 'wsdl')) {
