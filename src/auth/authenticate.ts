@@ -34,3 +34,24 @@ export function localAuthenticator(store: PinStore, kdf: Kdf, realm: string, cac
     },
   };
 }
+
+/**
+ * Local users first, then the directory (docs/ldap.md). A login the local
+ * user store holds is decided by its local password alone: no fallback to
+ * the directory, so a local account cannot be taken over by a directory
+ * entry of the same name, and a directory outage never locks it out.
+ */
+export function localThenDirectory(store: PinStore, local: Authenticator, directory: Authenticator, realm: string): Authenticator {
+  return {
+    async authenticate(credentials) {
+      if (!credentials) throw new AuthenticationFailed(realm);
+      if ((await store.findPasswordVerifier(credentials.login)) !== undefined) return local.authenticate(credentials);
+      const caller = await directory.authenticate(credentials);
+      // The directory equates spellings ("ALICE", " alice") that the local store does not; the local store still owns its logins.
+      if (caller.login !== credentials.login && (await store.findPasswordVerifier(caller.login)) !== undefined) {
+        throw new AuthenticationFailed(realm);
+      }
+      return caller;
+    },
+  };
+}

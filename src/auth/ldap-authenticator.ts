@@ -1,0 +1,217 @@
+/**
+ * Credentials → caller, against an LDAP directory (issue 7; docs/ldap.md).
+ *
+ * Search, then bind: the service account (or an anonymous session) looks
+ * for exactly one entry whose login attribute equals the login, and the
+ * caller is who the directory then accepts a simple bind as, with that
+ * entry's DN and the given password. The filter is an ldapts filter object,
+ * BER-encoded as a literal value, so no character of a login can change its
+ * meaning. Each sign-in uses its own connection, always unbound, and ends
+ * within `timeoutMs`: a directory that is down or silent answers ServerBusy
+ * (503, not counted as a failed sign-in), never a hang and never "wrong
+ * password".
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import { Client, EqualityFilter, ResultCodeError, type Entry } from 'ldapts';
+import { ConfigError, type LdapConfig } from '../config.ts';
+import { AuthenticationFailed, ServerBusy } from '../errors.ts';
+import type { Authenticator, Caller } from './authenticate.ts';
+
+/** What the authenticator tells the operator; pino satisfies it. Never given a password. */
+export interface DirectoryLog {
+  warn(object: object, message?: string): void;
+  error(object: object, message?: string): void;
+}
+
+export const DIRECTORY_RETRY_AFTER_SECONDS = 30;
+
+export const DIRECTORY_UNAVAILABLE_MESSAGE =
+  'The directory that checks your password did not answer, so you were not signed in; try again in a minute, and tell your administrator if it keeps failing.';
+
+/** RFC 4511 §4.1.9 result codes that the bind of the *user* may answer for a refused password or account. */
+const BUSY_RESULT_CODES = new Set([
+  3, // timeLimitExceeded
+  11, // adminLimitExceeded
+  51, // busy
+  52, // unavailable
+]);
+const SIZE_LIMIT_EXCEEDED = 4;
+
+type Phase = 'connect' | 'service-bind' | 'search' | 'user-bind';
+
+export function ldapAuthenticator(config: LdapConfig, realm: string, log: DirectoryLog): Authenticator {
+  const settings = Object.freeze({ ...config });
+  const servicePassword = settings.bindPasswordFile === undefined ? undefined : readBindPassword(settings.bindPasswordFile);
+  const tlsOptions = directoryTlsOptions(settings);
+  // Not an entry anyone can hold: the unknown-login path binds here, so it costs the round trip a wrong password costs.
+  const decoyDn = `cn=umpin-no-such-entry-${randomBytes(8).toString('hex')},${settings.baseDn}`;
+
+  return {
+    async authenticate(credentials) {
+      if (!credentials) refuse(realm);
+      const { login, password } = credentials;
+      // RFC 4513 §5.1.2: a simple bind with a DN and an empty password is an unauthenticated bind, which "succeeds".
+      if (password === '') refuse(realm);
+      const client = new Client({
+        url: settings.url,
+        timeout: settings.timeoutMs,
+        connectTimeout: settings.timeoutMs,
+        // ldapts speaks TLS from the first byte whenever tlsOptions is given, so only ldaps:// gets them here.
+        ...(settings.url.startsWith('ldaps:') ? { tlsOptions } : {}),
+      });
+      let phase: Phase = 'connect';
+      const signIn = async (): Promise<Caller> => {
+        if (settings.startTls) await client.startTLS({ ...tlsOptions });
+        if (settings.bindDn !== undefined && servicePassword !== undefined) {
+          phase = 'service-bind';
+          await client.bind(settings.bindDn, servicePassword);
+        }
+        phase = 'search';
+        const entry = await findOneEntry(client, settings, login, log);
+        if (entry === undefined) {
+          phase = 'user-bind';
+          await client.bind(decoyDn, randomBytes(16).toString('base64url')).catch(rethrowUnlessRefused);
+          return refuse(realm);
+        }
+        phase = 'user-bind';
+        await client.bind(entry.dn, password);
+        return { login: canonicalLogin(entry, settings.loginAttribute, login) ?? refuse(realm) };
+      };
+      try {
+        return await withDeadline(signIn(), settings.timeoutMs);
+      } catch (error) {
+        throw classify(error, phase, settings, realm, log);
+      } finally {
+        // unbind() also closes the socket, whatever state the session is in.
+        await client.unbind().catch(() => undefined);
+      }
+    },
+  };
+}
+
+async function findOneEntry(client: Client, settings: LdapConfig, login: string, log: DirectoryLog): Promise<Entry | undefined> {
+  const { searchEntries } = await client.search(settings.baseDn, {
+    scope: 'sub',
+    filter: new EqualityFilter({ attribute: settings.loginAttribute, value: login }),
+    attributes: [settings.loginAttribute],
+    derefAliases: 'never',
+    // Two are enough to know the login is ambiguous.
+    sizeLimit: 2,
+    timeLimit: Math.max(1, Math.ceil(settings.timeoutMs / 1000)),
+  });
+  if (searchEntries.length > 1) {
+    log.warn({ loginAttribute: settings.loginAttribute, entries: searchEntries.map((e) => e.dn) }, 'a login matched several directory entries; refused');
+    return undefined;
+  }
+  return searchEntries[0];
+}
+
+/**
+ * The caller is the entry's own value of the login attribute, so "ALICE" or
+ * " alice" (which the directory's matching rule equates with "alice") maps to
+ * the mailbox "alice". Of several values, the one the login spells.
+ */
+function canonicalLogin(entry: Entry, attribute: string, login: string): string | undefined {
+  const key = Object.keys(entry).find((name) => name.toLowerCase() === attribute.toLowerCase());
+  const raw = key === undefined ? undefined : entry[key];
+  const values = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v));
+  if (values.length === 1) return values[0];
+  const fold = (s: string) => s.normalize('NFC').trim().replace(/\s+/g, ' ').toLowerCase();
+  return values.find((value) => fold(value) === fold(login));
+}
+
+function refuse(realm: string): never {
+  throw new AuthenticationFailed(realm);
+}
+
+function rethrowUnlessRefused(error: unknown): void {
+  if (!(error instanceof ResultCodeError) || BUSY_RESULT_CODES.has(error.code)) throw error;
+}
+
+/**
+ * Only the directory refusing the user's own bind (or an ambiguous login) is
+ * a wrong password. Everything else — no connection, TLS refused, a silent
+ * server, the service account refused, a wrong base DN — is the directory
+ * being unavailable, which the operator must hear about and the caller must
+ * not mistake for a wrong password.
+ */
+function classify(error: unknown, phase: Phase, settings: LdapConfig, realm: string, log: DirectoryLog): Error {
+  if (error instanceof AuthenticationFailed) return error;
+  const resultCode = error instanceof ResultCodeError ? error.code : undefined;
+  if (phase === 'user-bind' && resultCode !== undefined && !BUSY_RESULT_CODES.has(resultCode)) return new AuthenticationFailed(realm);
+  if (phase === 'search' && resultCode === SIZE_LIMIT_EXCEEDED) {
+    log.warn({ loginAttribute: settings.loginAttribute }, 'a login matched several directory entries; refused');
+    return new AuthenticationFailed(realm);
+  }
+  const detail = { directory: settings.url, phase, resultCode, err: error instanceof Error ? error.message : String(error) };
+  if (resultCode === undefined || BUSY_RESULT_CODES.has(resultCode)) log.warn(detail, 'the directory did not answer a sign-in');
+  else if (phase === 'service-bind') log.error(detail, 'the directory refused the service account: check UMPIN_LDAP_BIND_DN and UMPIN_LDAP_BIND_PASSWORD_FILE');
+  else log.error(detail, 'the directory refused the search: check UMPIN_LDAP_BASE_DN and UMPIN_LDAP_LOGIN_ATTRIBUTE');
+  return new ServerBusy(DIRECTORY_RETRY_AFTER_SECONDS, DIRECTORY_UNAVAILABLE_MESSAGE);
+}
+
+class DeadlineExceeded extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+  }
+}
+
+/**
+ * ldapts times out each message and the TCP connect, but not a TLS
+ * handshake after StartTLS; one deadline over the whole sign-in covers every
+ * step. The `finally` above then closes the socket.
+ */
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceeded(ms)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+    // The losing promise may still reject once the socket closes; nobody waits for it.
+    work.catch(() => undefined);
+  }
+}
+
+function readBindPassword(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError('UMPIN_LDAP_BIND_PASSWORD_FILE', `${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
+  }
+  // One trailing newline is what an editor or `echo` leaves; the password is the rest.
+  const password = text.replace(/\r?\n$/, '');
+  if (password === '') throw new ConfigError('UMPIN_LDAP_BIND_PASSWORD_FILE', `${file} is empty; write the service account's password in it.`);
+  return password;
+}
+
+/**
+ * TLS for ldaps:// and StartTLS. With UMPIN_LDAP_CA_FILE only its CAs are
+ * trusted: a directory's certificate comes from the organisation's own CA,
+ * and trusting no public CA besides narrows who could impersonate it.
+ */
+function directoryTlsOptions(settings: LdapConfig): ConnectionOptions {
+  const host = new URL(settings.url).hostname.replace(/^\[|\]$/g, '');
+  const options: ConnectionOptions = { host, minVersion: 'TLSv1.2' };
+  // SNI takes a host name only; an address is still checked against the certificate's IP SANs.
+  if (isIP(host) === 0) options.servername = host;
+  if (settings.caFile !== undefined) options.ca = readCaFile(settings.caFile);
+  return options;
+}
+
+function readCaFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError('UMPIN_LDAP_CA_FILE', `${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('UMPIN_LDAP_CA_FILE', `${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
+  return text;
+}
