@@ -11,6 +11,7 @@ import { hash, hashRaw, verify, type Options } from '@node-rs/argon2';
 import { timingSafeEqual } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { ServerBusy } from '../errors.ts';
+import type { KdfPurpose } from '../observability/metrics.ts';
 import { Semaphore, SemaphoreQueueFull } from '../lib/semaphore.ts';
 
 /** @node-rs/argon2's `Algorithm` is a const enum that does not exist at run time. */
@@ -24,11 +25,14 @@ export interface KdfOptions {
   /** Waiters beyond this get ServerBusy at once. */
   readonly maxQueued?: number;
   readonly cost?: { memoryCost: number; timeCost: number; parallelism: number };
+  /** Told how long each call took once it had a slot (the metrics' KDF histogram). */
+  readonly observe?: (purpose: KdfPurpose, seconds: number) => void;
 }
 
 export class Kdf {
   readonly #options: Options;
   readonly #gate: Semaphore;
+  readonly #observe: ((purpose: KdfPurpose, seconds: number) => void) | undefined;
   /** Verified against when the user is unknown, so both paths cost one KDF call. */
   #decoy: Promise<string> | undefined;
 
@@ -37,14 +41,15 @@ export class Kdf {
     this.#options = Object.freeze({ ...cost, algorithm: ARGON2ID, secret: options.pepper });
     const concurrency = options.concurrency ?? availableParallelism();
     this.#gate = new Semaphore(concurrency, options.maxQueued ?? concurrency * 64);
+    this.#observe = options.observe;
   }
 
   hashPassword(password: string): Promise<string> {
-    return this.#limit(() => hash(password, this.#options));
+    return this.#limit('password-hash', () => hash(password, this.#options));
   }
 
   verifyPassword(verifier: string, password: string): Promise<boolean> {
-    return this.#limit(() => verify(verifier, password, this.#options));
+    return this.#limit('password-verify', () => verify(verifier, password, this.#options));
   }
 
   /** Spends one verification's worth of work for a login that does not exist. */
@@ -55,15 +60,26 @@ export class Kdf {
   }
 
   pinVerifier(pin: string, salt: Buffer): Promise<Buffer> {
-    return this.#limit(() => hashRaw(pin, { ...this.#options, salt }));
+    return this.#limit('pin', () => hashRaw(pin, { ...this.#options, salt }));
   }
 
-  async #limit<T>(task: () => Promise<T>): Promise<T> {
+  async #limit<T>(purpose: KdfPurpose, task: () => Promise<T>): Promise<T> {
     try {
-      return await this.#gate.run(task);
+      return await this.#gate.run(() => this.#timed(purpose, task));
     } catch (error) {
       if (error instanceof SemaphoreQueueFull) throw new ServerBusy(2);
       throw error;
+    }
+  }
+
+  async #timed<T>(purpose: KdfPurpose, task: () => Promise<T>): Promise<T> {
+    const observe = this.#observe;
+    if (observe === undefined) return task();
+    const started = process.hrtime.bigint();
+    try {
+      return await task();
+    } finally {
+      observe(purpose, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
 }

@@ -37,6 +37,7 @@ export async function deliverDueMail(services: Services): Promise<OutboxRun> {
       results.push({ id: mail.id, login: mail.login, status: 'Retry', reply: 'internal error' });
     }
   }
+  for (const r of results) services.metrics.countOutboxDelivery(r.status);
   return { results };
 }
 
@@ -48,7 +49,7 @@ async function deliverOne(services: Services, mail: ClaimedMail): Promise<{ stat
   });
   const message = JSON.parse(decryptPayload(services.secret.payloadKey, mail.sealedMail, `pending:${mail.id}`).toString('utf8')) as MailMessage;
   try {
-    const receipt = await handOffWithin(services, message);
+    const receipt = await handOffWithin(services, message, 'outbox');
     const activation = await store.activatePinChange(mail.id, services.now(), audit('success', {
       messageId: receipt.messageId, handOff: receipt.reply,
     }));

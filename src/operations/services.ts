@@ -3,6 +3,7 @@ import type { ServerSecret } from '../crypto/secret-key.ts';
 import type { Kdf } from '../crypto/kdf.ts';
 import type { KeyedMutex } from '../lib/keyed-mutex.ts';
 import type { MailTransport } from '../mail/mail-message.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { DigitSource } from '../pin/index.ts';
 import type { PinStore } from '../store/index.ts';
 import type { Limits } from './limits.ts';
@@ -45,6 +46,8 @@ export interface Services {
   readonly mailboxLocks: KeyedMutex;
   readonly limits: Limits;
   readonly log: Logger;
+  /** What /metrics reports; NO_METRICS where nobody scrapes (the CLI). */
+  readonly metrics: Metrics;
 }
 
 /** Who asked, and from where; goes into every audit event. */

@@ -31,15 +31,19 @@ export interface KyselyPinStoreOptions {
    * (DESIGN §5). SQLite has no such clause (a syntax error there) and needs none: one writer at a time.
    */
   readonly rowLocks?: boolean;
+  /** The known migrations not yet run on this database, for checkReady; without it only the connection is checked. */
+  readonly pendingMigrations?: () => Promise<string[]>;
 }
 
 export class KyselyPinStore implements PinStore {
   readonly #db: Kysely<Database>;
   readonly #rowLocks: boolean;
+  readonly #pendingMigrations: () => Promise<string[]>;
 
   constructor(db: Kysely<Database>, options: KyselyPinStoreOptions = {}) {
     this.#db = db;
     this.#rowLocks = options.rowLocks ?? false;
+    this.#pendingMigrations = options.pendingMigrations ?? (async () => []);
   }
 
   async bindServerKey(keyId: string): Promise<BindKeyResult> {
@@ -375,6 +379,17 @@ export class KyselyPinStore implements PinStore {
 
   async close(): Promise<void> {
     await this.#db.destroy();
+  }
+
+  async checkReady(): Promise<{ pendingMigrations: string[] }> {
+    await sql`select 1`.execute(this.#db);
+    return { pendingMigrations: await this.#pendingMigrations() };
+  }
+
+  async countQueuedMail(): Promise<number> {
+    const row = await this.#db.selectFrom('pending_pin_changes').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('delivery', '=', 'outbox').executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 }
 

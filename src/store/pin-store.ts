@@ -197,4 +197,9 @@ export interface PinStore {
   listAudit(filter: { login?: string; since?: Date; limit?: number }): Promise<StoredAuditEvent[]>;
 
   close(): Promise<void>;
+
+  /** For /readyz: throws when the database does not answer; else the migrations this version knows that have not run here. */
+  checkReady(): Promise<{ pendingMigrations: string[] }>;
+  /** PIN mails in the outbox (queued or in flight), for the metrics; cheaper than listing them. */
+  countQueuedMail(): Promise<number>;
 }
