@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'ERR_REQUEST_MEDIA_TYPE'
   | 'ERR_REQUEST_TOO_LARGE'
   | 'ERR_AUTH_FAILED'
+  | 'ERR_AUTH_PLAIN_HTTP'
   | 'ERR_MAILBOX_NOT_ENABLED'
   | 'ERR_MAILBOX_NOT_FOUND'
   | 'ERR_MAILBOX_EXISTS'
@@ -126,6 +127,21 @@ export class AuthenticationFailed extends UmpinError {
   constructor(realm: string, options?: { cause?: unknown }) {
     super('The user name or password is incorrect; sign in with your mailbox credentials.', options);
     this.httpHeaders = { 'www-authenticate': `Basic realm="${realm}", charset="UTF-8"` };
+  }
+}
+
+/**
+ * Credentials sent over plain HTTP from another host, refused before they are
+ * checked. 403, not 401: a 401 would invite the client to send them in clear again.
+ */
+export class PlainHttpCredentialsRefused extends UmpinError {
+  readonly code = 'ERR_AUTH_PLAIN_HTTP';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorAccessDenied';
+  override readonly httpStatus = 403;
+  override readonly logLevel = 'warn';
+  constructor() {
+    super('Credentials are not accepted over plain HTTP from another host; use https://, or set UMPIN_ALLOW_PLAIN_HTTP_AUTH behind a TLS proxy.');
   }
 }
 
@@ -241,6 +257,7 @@ export type AnyUmpinError =
   | UnsupportedMediaType
   | RequestTooLarge
   | AuthenticationFailed
+  | PlainHttpCredentialsRefused
   | MailboxNotEnabled
   | MailboxNotFound
   | MailboxAlreadyEnabled

@@ -5,6 +5,7 @@
 import { pino, type Logger as PinoLogger } from 'pino';
 import { describeMail, openServices } from './compose.ts';
 import { describeDatabase, type Config } from './config.ts';
+import { buildListenerOptions } from './http/listener-options.ts';
 import { buildHttpServer } from './http/server.ts';
 import { deliverDueMail } from './operations/outbox.ts';
 import { discardAbandonedPinChanges } from './operations/recover-abandoned.ts';
@@ -13,6 +14,8 @@ const RECOVERY_INTERVAL_MS = 30_000;
 
 /** `umpin serve`: recover, listen, sweep abandoned changes, stop cleanly on SIGTERM/SIGINT. */
 export async function serve(config: Config): Promise<void> {
+  // Unreadable or mismatched TLS files stop the start here, before the database is opened or migrated.
+  const listener = buildListenerOptions(config);
   const logger: PinoLogger = pino({ level: config.logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
   const opened = await openServices(config, logger);
   const { services } = opened;
@@ -61,5 +64,7 @@ export async function serve(config: Config): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 
   await app.listen({ host: config.listen.host, port: config.listen.port });
-  logger.info({ database: describeDatabase(config.database), mail: describeMail(config) }, `umpin is serving ResetPIN at ${app.listeningOrigin}/EWS/UM2007Legacy.asmx`);
+  const tls = listener.certificateValidTo === undefined ? {} : { certificateValidTo: listener.certificateValidTo.toISOString() };
+  // listeningOrigin says https:// when the listener speaks TLS itself.
+  logger.info({ database: describeDatabase(config.database), mail: describeMail(config), ...tls }, `umpin is serving ResetPIN at ${app.listeningOrigin}/EWS/UM2007Legacy.asmx`);
 }

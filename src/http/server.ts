@@ -14,6 +14,8 @@ import { checkSoapContentType } from '../soap/content-type.ts';
 import { parseSoapRequest } from '../soap/envelope.ts';
 import { SOAP_CONTENT_TYPE, escapeXml, renderFault, renderResetPinResponse } from '../soap/render.ts';
 import { loadWsdl } from '../soap/wsdl.ts';
+import { buildListenerOptions } from './listener-options.ts';
+import { registerTransportSecurity } from './transport-security.ts';
 import { registerTuiRoutes } from './tui-routes.ts';
 
 /** Exchange 2010–2016 and Exchange 2007 paths of the same service. */
@@ -28,18 +30,29 @@ declare module 'fastify' {
   }
 }
 
-export type HttpServerConfig = Pick<Config, 'bodyLimit' | 'publicUrl' | 'realm'>;
+export type HttpServerConfig = Pick<Config,
+  'bodyLimit' | 'publicUrl' | 'realm' | 'tls' | 'allowPlainHttpAuth' | 'hstsMaxAgeSeconds' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs'>;
 
 export function buildHttpServer(services: Services, config: HttpServerConfig, logger: FastifyBaseLogger): FastifyInstance {
-  const app = Fastify({
+  const listener = buildListenerOptions(config);
+  const options = {
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     routerOptions: { caseSensitive: false },
-    requestTimeout: 30_000,
+    requestTimeout: listener.requestTimeout,
     connectionTimeout: 60_000,
     return503OnClosing: true,
-  });
+    trustProxy: listener.trustProxy,
+  };
+  // An HTTPS instance is typed apart from an HTTP one; the request, reply and
+  // inject/listen/close API that every caller uses is the same for both.
+  const app = listener.https
+    ? Fastify({ ...options, https: listener.https }) as unknown as FastifyInstance
+    : Fastify({ ...options, http: listener.server });
+  if (listener.certificateValidTo !== undefined && listener.certificateValidTo.getTime() < Date.now()) {
+    logger.warn({ validTo: listener.certificateValidTo.toISOString() }, 'the UMPIN_TLS_CERT certificate has expired; clients will refuse it until it is renewed');
+  }
   const wsdl = loadWsdl();
 
   app.removeAllContentTypeParsers();
@@ -65,6 +78,7 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
     reply.code(404).type('text/plain; charset=utf-8').send(`Not found. The voice mail service is at ${SERVICE_PATHS[0]}.\n`);
   });
 
+  registerTransportSecurity(app, config);
   registerTuiRoutes(app, services);
 
   for (const path of SERVICE_PATHS) {

@@ -188,7 +188,7 @@ export function startServeProcess(env: Record<string, string>): Promise<ServePro
     const timer = setTimeout(() => reject(new Error(`umpin serve did not start:\n${output}`)), 30_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
-      const url = /umpin is serving ResetPIN at (http:\/\/[^/"]+)\//.exec(output)?.[1];
+      const url = /umpin is serving ResetPIN at (https?:\/\/[^/"]+)\//.exec(output)?.[1];
       if (!url) return;
       clearTimeout(timer);
       resolve({
