@@ -1,7 +1,8 @@
 /**
- * Fixed-window counters per key, in memory (one process). A hit beyond the
- * limit is refused with the seconds until the window ends. Windows of idle
- * keys are dropped as they expire, so memory follows the active keys.
+ * Fixed-window counters per key. `RateCounter` is what the operations use;
+ * `RateLimiter` keeps the counters in memory (one process), and
+ * redis-rate-limiter.ts shares them between instances. A hit beyond the
+ * limit is refused with the seconds until the window ends.
  */
 export interface RateLimit {
   readonly limit: number;
@@ -10,7 +11,20 @@ export interface RateLimit {
 
 export type RateDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
 
-export class RateLimiter {
+/**
+ * One rule's counters, wherever they live. The in-memory limiter answers
+ * synchronously (it is on every request's path and does no I/O), the Redis
+ * one asynchronously; callers `await` either form.
+ */
+export interface RateCounter {
+  /** Counts one hit for `key` and says whether it is within the limit. */
+  hit(key: string): RateDecision | Promise<RateDecision>;
+  /** Whether `key` is over its limit now, without counting a hit. */
+  isBlocked(key: string): RateDecision | Promise<RateDecision>;
+}
+
+/** In memory; windows of idle keys are dropped as they expire, so memory follows the active keys. */
+export class RateLimiter implements RateCounter {
   readonly #rule: RateLimit;
   readonly #now: () => number;
   readonly #windows = new Map<string, { start: number; count: number }>();

@@ -1,5 +1,7 @@
 /**
- * Abuse limits (DESIGN §4, issue 7), all in memory per process:
+ * Abuse limits (DESIGN §4, issue 7), in memory per process, or shared
+ * between instances through Redis when UMPIN_REDIS_URL is set
+ * (docs/limits.md):
  * - per client address, before any password work, so a flood cannot burn
  *   the CPU on the KDF;
  * - per login and address for failed sign-ins, so guessing from one place
@@ -11,8 +13,11 @@
  * - per mailbox for automatic resets, which bounds the mails a stranger
  *   dialling wrong PINs can cause.
  */
+import { hkdfSync } from 'node:crypto';
 import { ServerBusy } from '../errors.ts';
-import { RateLimiter, type RateLimit } from '../lib/rate-limiter.ts';
+import { RateLimiter, type RateCounter, type RateDecision, type RateLimit } from '../lib/rate-limiter.ts';
+import { RedisCounters, RedisRateLimiter, describeRedisUrl, openRedisClient } from '../lib/redis-rate-limiter.ts';
+import type { Logger } from './services.ts';
 
 export interface LimitSettings {
   readonly requestsPerAddress: RateLimit;
@@ -46,23 +51,70 @@ export function limitSettings(counts: {
   };
 }
 
-export class Limits {
-  readonly requestsPerAddress: RateLimiter;
-  readonly failedSignIns: RateLimiter;
-  readonly resetsPerLogin: RateLimiter;
-  readonly phoneFailures: RateLimiter;
-  readonly autoResets: RateLimiter;
+/** Where the counters live: this process only, or Redis shared with other instances. */
+export interface SharedCounters {
+  readonly counters: RedisCounters;
+  close(): Promise<void>;
+}
 
-  constructor(settings: LimitSettings = DEFAULT_LIMITS, now: () => number = Date.now) {
-    this.requestsPerAddress = new RateLimiter(settings.requestsPerAddress, now);
-    this.failedSignIns = new RateLimiter(settings.failedSignInsPerLoginAndAddress, now);
-    this.resetsPerLogin = new RateLimiter(settings.resetsPerLogin, now);
-    this.phoneFailures = new RateLimiter(settings.phoneFailuresPerSource, now);
-    this.autoResets = new RateLimiter(settings.autoResetsPerMailbox, now);
+export class Limits {
+  readonly requestsPerAddress: RateCounter;
+  readonly failedSignIns: RateCounter;
+  readonly resetsPerLogin: RateCounter;
+  readonly phoneFailures: RateCounter;
+  readonly autoResets: RateCounter;
+  readonly #shared: SharedCounters | undefined;
+
+  /** With `shared`, each limit counts in Redis and falls back to its in-memory counters while Redis cannot answer. */
+  constructor(settings: LimitSettings = DEFAULT_LIMITS, now: () => number = Date.now, shared?: SharedCounters) {
+    this.#shared = shared;
+    // The rule names are part of the Redis keys: renaming one starts its counters afresh.
+    const counter = (rule: string, limit: RateLimit): RateCounter => {
+      const memory = new RateLimiter(limit, now);
+      return shared ? new RedisRateLimiter(shared.counters, rule, limit, memory) : memory;
+    };
+    this.requestsPerAddress = counter('requests-per-address', settings.requestsPerAddress);
+    this.failedSignIns = counter('failed-sign-ins', settings.failedSignInsPerLoginAndAddress);
+    this.resetsPerLogin = counter('resets-per-login', settings.resetsPerLogin);
+    this.phoneFailures = counter('phone-failures', settings.phoneFailuresPerSource);
+    this.autoResets = counter('auto-resets', settings.autoResetsPerMailbox);
+  }
+
+  /** Closes the Redis connection, if any. */
+  async close(): Promise<void> {
+    await this.#shared?.close();
   }
 }
 
+/**
+ * The limits of the configuration: in memory, or in Redis when `redisUrl`
+ * is set. Counter names are keyed with a key derived from the server secret
+ * (`pepper`), which instances sharing a database already share.
+ */
+export function openLimits(
+  counts: Parameters<typeof limitSettings>[0],
+  options: { readonly redisUrl: string | undefined; readonly pepper: Uint8Array; readonly log: Logger },
+): Limits {
+  const settings = limitSettings(counts);
+  if (options.redisUrl === undefined) return new Limits(settings);
+  const client = openRedisClient(options.redisUrl);
+  const redis = describeRedisUrl(options.redisUrl);
+  const counters = new RedisCounters({
+    client,
+    keySecret: limitKeySecret(options.pepper),
+    onUnavailable: (error) => options.log.warn({ redis, err: error.message },
+      'Redis is not answering: each instance enforces the abuse limits on its own counters until it does; check that Redis is running and reachable'),
+    onRestored: () => options.log.info({ redis }, 'Redis answers again: the abuse limits are shared between instances again'),
+  });
+  return new Limits(settings, Date.now, { counters, close: async () => client.disconnect() });
+}
+
+/** The HMAC key for Redis counter names, derived from the pepper so that no new secret has to be shared. */
+export function limitKeySecret(pepper: Uint8Array): Buffer {
+  return Buffer.from(hkdfSync('sha256', pepper, Buffer.alloc(0), 'umpin/rate-limit-keys', 32));
+}
+
 /** Throws ServerBusy (503 + Retry-After) when the decision refuses. */
-export function enforce(decision: ReturnType<RateLimiter['hit']>, message: string): void {
+export function enforce(decision: RateDecision, message: string): void {
   if (!decision.allowed) throw new ServerBusy(decision.retryAfterSeconds, message);
 }

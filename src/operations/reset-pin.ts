@@ -10,15 +10,15 @@ import type { Services } from './services.ts';
 
 export async function resetPin(services: Services, credentials: Credentials | undefined, source: string): Promise<{ login: string }> {
   const { limits } = services;
-  enforce(limits.requestsPerAddress.hit(source), 'Too many requests from your address; try again later.');
+  enforce(await limits.requestsPerAddress.hit(source), 'Too many requests from your address; try again later.');
   const signInKey = `${credentials?.login ?? ''}\u0000${source}`;
-  enforce(limits.failedSignIns.isBlocked(signInKey), 'Too many failed sign-ins for this user from your address; try again later.');
+  enforce(await limits.failedSignIns.isBlocked(signInKey), 'Too many failed sign-ins for this user from your address; try again later.');
   let login: string;
   try {
     ({ login } = await services.authenticator.authenticate(credentials));
   } catch (error) {
     if (error instanceof AuthenticationFailed) {
-      limits.failedSignIns.hit(signInKey);
+      await limits.failedSignIns.hit(signInKey);
       await services.store.appendAudit({
         at: services.now(), event: 'pin.reset', outcome: 'auth-failed',
         login: credentials ? credentials.login.slice(0, 256) : null, actor: 'anonymous', source,
@@ -31,7 +31,7 @@ export async function resetPin(services: Services, credentials: Credentials | un
     await services.store.appendAudit({ at: services.now(), event: 'pin.reset', outcome: 'not-enabled', login, actor: login, source });
     throw new MailboxNotEnabled();
   }
-  const allowed = limits.resetsPerLogin.hit(login);
+  const allowed = await limits.resetsPerLogin.hit(login);
   if (!allowed.allowed) {
     await services.store.appendAudit({ at: services.now(), event: 'pin.reset', outcome: 'rate-limited', login, actor: login, source });
     enforce(allowed, 'Too many PIN resets for your mailbox; try again later.');
