@@ -6,8 +6,9 @@
  */
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { localAuthenticator } from './auth/authenticate.ts';
+import { localAuthenticator, localThenDirectory, type Authenticator } from './auth/authenticate.ts';
 import { CredentialCache } from './auth/credential-cache.ts';
+import { ldapAuthenticator } from './auth/ldap-authenticator.ts';
 import { ConfigError, type Config } from './config.ts';
 import { Kdf } from './crypto/kdf.ts';
 import { loadOrCreateServerSecret } from './crypto/secret-key.ts';
@@ -16,10 +17,11 @@ import type { MailTransport } from './mail/mail-message.ts';
 import { PickupTransport } from './mail/pickup/pickup-transport.ts';
 import { SmtpTransport } from './mail/smtp/smtp-transport.ts';
 import { describeSmtpRelay, parseSmtpUrl } from './mail/smtp/smtp-url.ts';
-import { Limits, limitSettings } from './operations/limits.ts';
+import { openLimits } from './operations/limits.ts';
+import { NO_METRICS, type Metrics } from './observability/metrics.ts';
 import type { Logger, Services } from './operations/services.ts';
 import { cryptoDigits } from './pin/index.ts';
-import { openPinStore } from './store/index.ts';
+import { openPinStore, type PinStore } from './store/index.ts';
 
 export interface OpenedServices {
   readonly services: Services;
@@ -27,8 +29,10 @@ export interface OpenedServices {
   close(): Promise<void>;
 }
 
-export async function openServices(config: Config, log: Logger): Promise<OpenedServices> {
+/** `metrics`: what `serve` collects for /metrics, given the store (outbox depth); the CLI collects nothing. */
+export async function openServices(config: Config, log: Logger, options: { metrics?: (store: PinStore) => Metrics } = {}): Promise<OpenedServices> {
   const store = await openPinStore(config.database);
+  const metrics = options.metrics?.(store) ?? NO_METRICS;
   const boundKeyId = await store.findServerKeyId();
   if (boundKeyId !== undefined && !existsSync(config.secretFile)) {
     await store.close();
@@ -52,7 +56,14 @@ export async function openServices(config: Config, log: Logger): Promise<OpenedS
         'Point UMPIN_SECRET_FILE at the original file; instances that share a database must share its secret.',
     );
   }
-  const kdf = new Kdf({ pepper: secret.pepper, concurrency: config.kdfConcurrency });
+  const kdf = new Kdf({ pepper: secret.pepper, concurrency: config.kdfConcurrency, observe: (purpose, seconds) => metrics.observeKdf(purpose, seconds) });
+  let authenticator: Authenticator = localAuthenticator(store, kdf, config.realm, new CredentialCache({ pepper: secret.pepper }));
+  try {
+    if (config.ldap) authenticator = localThenDirectory(store, authenticator, ldapAuthenticator(config.ldap, config.realm, log), config.realm);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   let transport: MailTransport;
   try {
     transport = openMailTransport(config);
@@ -63,7 +74,7 @@ export async function openServices(config: Config, log: Logger): Promise<OpenedS
   const services: Services = Object.freeze({
     store,
     kdf,
-    authenticator: localAuthenticator(store, kdf, config.realm, new CredentialCache({ pepper: secret.pepper })),
+    authenticator,
     secret,
     transport,
     mail: {
@@ -79,13 +90,15 @@ export async function openServices(config: Config, log: Logger): Promise<OpenedS
     digits: cryptoDigits,
     owner: { host: hostname(), pid: process.pid },
     mailboxLocks: new KeyedMutex(),
-    limits: new Limits(limitSettings(config.limits)),
+    limits: openLimits(config.limits, { redisUrl: config.redisUrl, pepper: secret.pepper, log }),
     log,
+    metrics,
   });
   return {
     services,
     secretCreated: created,
     async close() {
+      await services.limits.close();
       await transport.close();
       await store.close();
     },

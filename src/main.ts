@@ -7,6 +7,7 @@ import { describeMail, openServices } from './compose.ts';
 import { describeDatabase, type Config } from './config.ts';
 import { buildListenerOptions } from './http/listener-options.ts';
 import { buildHttpServer } from './http/server.ts';
+import { PrometheusMetrics } from './observability/prometheus-metrics.ts';
 import { deliverDueMail } from './operations/outbox.ts';
 import { discardAbandonedPinChanges } from './operations/recover-abandoned.ts';
 
@@ -17,7 +18,7 @@ export async function serve(config: Config): Promise<void> {
   // Unreadable or mismatched TLS files stop the start here, before the database is opened or migrated.
   const listener = buildListenerOptions(config);
   const logger: PinoLogger = pino({ level: config.logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
-  const opened = await openServices(config, logger);
+  const opened = await openServices(config, logger, { metrics: (store) => new PrometheusMetrics({ outboxDepth: () => store.countQueuedMail() }) });
   const { services } = opened;
   if (opened.secretCreated) logger.info({ file: config.secretFile }, 'created a new server secret; back it up with the database');
 

@@ -15,6 +15,7 @@ import type { HandOffReceipt, MailMessage } from '../mail/mail-message.ts';
 import { composePinMail } from '../mail/pin-message.ts';
 import { HISTORY_FAILURE, checkPin, generatePin, type PinContext } from '../pin/index.ts';
 import type { MailboxState, PinChangeEffects, PinChangeReason } from '../store/index.ts';
+import type { MailDelivery } from '../observability/metrics.ts';
 import type { Actor, Services } from './services.ts';
 
 /** Candidates that collide with a remembered PIN are drawn again; each draw costs one KDF call. */
@@ -65,7 +66,19 @@ export function changePin(services: Services, login: string, request: PinChangeR
   if (request.mailTo === null && request.chosenPin === undefined) {
     throw new TypeError('a generated PIN must be mailed: nobody would know it otherwise');
   }
-  return services.mailboxLocks.run(login, () => changeLocked(services, login, request));
+  return services.mailboxLocks.run(login, () => counted(services, request.reason, changeLocked(services, login, request)));
+}
+
+/** Every change that ends is counted once, by how it ended: activated, queued, or the code of the error that stopped it. */
+async function counted(services: Services, reason: PinChangeReason, change: Promise<PinChangeOutcome>): Promise<PinChangeOutcome> {
+  try {
+    const outcome = await change;
+    services.metrics.countPinChange(reason, outcome.queued ? 'queued' : 'activated');
+    return outcome;
+  } catch (error) {
+    services.metrics.countPinChange(reason, toUmpinError(error).code);
+    throw error;
+  }
 }
 
 async function changeLocked(services: Services, login: string, request: PinChangeRequest): Promise<PinChangeOutcome> {
@@ -126,11 +139,19 @@ async function changeLocked(services: Services, login: string, request: PinChang
     await store.appendAudit(audit('busy'));
     throw new ServerBusy(5, 'A PIN change for this mailbox is already in progress; try again in a few seconds.');
   }
+  // Another process (a second instance, or the CLI) may have begun and activated a change of this
+  // mailbox after our read above, while we drew the PIN: our change would then mail a PIN that can
+  // never activate. Our pending row now keeps every other change out, so one read settles it,
+  // before any mail goes out (found by test/e2e/multi-instance.test.ts).
+  if ((await store.findMailbox(login))?.pinGeneration !== mailbox.pinGeneration) {
+    await store.discardPinChange(id, audit('busy', { note: 'another PIN change of this mailbox finished first' }));
+    throw new ServerBusy(5, 'Another PIN change for this mailbox has just finished; try again in a few seconds.');
+  }
 
   let receipt: HandOffReceipt | undefined;
   if (message) {
     try {
-      receipt = await handOffWithin(services, message);
+      receipt = await handOffWithin(services, message, delivery);
     } catch (error) {
       const failure = toUmpinError(error);
       const facts = failure instanceof MailHandOffFailed ? failure.facts : { permanent: false, reply: failure.code };
@@ -186,7 +207,8 @@ export function describeFacts(facts: HandOffFacts): Record<string, string | numb
   return { permanent: facts.permanent, reply: facts.reply ?? '', ...(facts.responseCode ? { responseCode: facts.responseCode } : {}) };
 }
 
-export async function handOffWithin(services: Services, message: MailMessage): Promise<HandOffReceipt> {
+/** One hand-off attempt within the configured timeout, counted by `delivery` and its outcome. */
+export async function handOffWithin(services: Services, message: MailMessage, delivery: MailDelivery): Promise<HandOffReceipt> {
   const timeoutMs = services.mail.handOffTimeoutMs;
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -198,7 +220,12 @@ export async function handOffWithin(services: Services, message: MailMessage): P
     }, timeoutMs);
   });
   try {
-    return await Promise.race([services.transport.handOff(message, controller.signal), timedOut]);
+    const receipt = await Promise.race([services.transport.handOff(message, controller.signal), timedOut]);
+    services.metrics.countMailHandOff(delivery, 'sent');
+    return receipt;
+  } catch (error) {
+    services.metrics.countMailHandOff(delivery, error instanceof MailHandOffFailed && error.facts.permanent ? 'refused' : 'deferred');
+    throw error;
   } finally {
     clearTimeout(timer);
   }

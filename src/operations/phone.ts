@@ -45,6 +45,7 @@ const LOCKED: LogonAnswer = Object.freeze({ result: 'locked-out', mustChange: fa
 
 export async function phoneLogon(services: Services, target: PhoneTarget, pin: string, source: PhoneSource): Promise<LogonAnswer> {
   const { answer, autoReset, login } = await checkPin(services, target, pin, source);
+  services.metrics.countPinCheck(answer.result);
   if (autoReset && login !== undefined) await autoResetPin(services, login, source.address);
   return answer;
 }
@@ -55,6 +56,7 @@ export async function phoneLogon(services: Services, target: PhoneTarget, pin: s
  */
 export async function phoneChangePin(services: Services, target: PhoneTarget, oldPin: string, newPin: string, source: PhoneSource): Promise<LogonAnswer> {
   const { answer, autoReset, login } = await checkPin(services, target, oldPin, source);
+  services.metrics.countPinCheck(answer.result);
   if (autoReset && login !== undefined) await autoResetPin(services, login, source.address);
   if (answer.result !== 'ok' || login === undefined) return answer;
   await changePin(services, login, {
@@ -79,15 +81,16 @@ async function checkPin(services: Services, target: PhoneTarget, pin: string, so
   });
   // Refused before the check and not counted: one source cannot drive a mailbox into lockout.
   const throttleKey = `${'mailbox' in target ? `m:${target.mailbox}` : `e:${target.extension}`}\u0000${source.address}\u0000${source.caller ?? ''}`;
-  const throttled = limits.phoneFailures.isBlocked(throttleKey);
+  const throttled = await limits.phoneFailures.isBlocked(throttleKey);
   if (!throttled.allowed) {
     await audit('throttled');
+    services.metrics.countPinCheck('throttled');
     enforce(throttled, 'Too many wrong PINs for this mailbox from this caller; try again later.');
   }
   const mailbox = login === undefined ? undefined : await store.findMailbox(login);
   if (login === undefined || mailbox === undefined) {
     await services.kdf.pinVerifier(pin, randomBytes(16)); // the same work as a real check
-    limits.phoneFailures.hit(throttleKey);
+    await limits.phoneFailures.hit(throttleKey);
     await audit('unknown-mailbox');
     return { answer: WRONG, login: undefined, autoReset: false };
   }
@@ -106,17 +109,18 @@ async function checkPin(services: Services, target: PhoneTarget, pin: string, so
       await audit('ok');
       return { answer: { result: 'ok', mustChange }, login, autoReset: false };
     }
-    limits.phoneFailures.hit(throttleKey);
+    await limits.phoneFailures.hit(throttleKey);
     const { failedLogons, lockedOut } = await store.recordFailedLogon(login, current.policy.maxLogonAttempts);
     if (lockedOut) {
       await audit('locked-out-now', { failedLogons });
+      services.metrics.countLockout();
       services.log.warn({ login, failedLogons, source }, 'mailbox locked out after failed phone logons');
       return { answer: LOCKED, login, autoReset: false };
     }
     await audit('wrong-pin', { failedLogons });
     const every = current.policy.logonFailuresBeforePinReset;
     if (every === null || failedLogons % every !== 0) return { answer: WRONG, login, autoReset: false };
-    if (!limits.autoResets.hit(login).allowed) {
+    if (!(await limits.autoResets.hit(login)).allowed) {
       // Bounds the mails that wrong PINs can cause; the count and the lockout still run.
       await audit('auto-reset-suppressed', { failedLogons });
       return { answer: WRONG, login, autoReset: false };
