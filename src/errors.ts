@@ -38,6 +38,8 @@ export type ErrorCode =
   | 'ERR_PIN_POLICY'
   | 'ERR_MAIL_HANDOFF'
   | 'ERR_SERVER_BUSY'
+  | 'ERR_DATABASE_UNAVAILABLE'
+  | 'ERR_TRANSFER_REFUSED'
   | 'ERR_INTERNAL';
 
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -238,6 +240,24 @@ export class ServerBusy extends UmpinError {
   }
 }
 
+/**
+ * The database cannot be reached or opened (at start-up, or by a CLI command). Only the CLI and the
+ * start-up log show the message, which names the server or file (never a password) and what to check.
+ */
+export class DatabaseUnavailable extends UmpinError {
+  readonly code = 'ERR_DATABASE_UNAVAILABLE';
+  readonly faultCode = 'Server';
+  readonly responseCode = 'ErrorInternalServerError';
+  override readonly logLevel = 'error';
+}
+
+/** `umpin export` / `umpin import` refused, before writing anything; the message says what to do instead. */
+export class TransferRefused extends UmpinError {
+  readonly code = 'ERR_TRANSFER_REFUSED';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorInvalidRequest';
+}
+
 /** Anything unexpected. The cause goes to the log only; the caller sees a generic sentence. */
 export class InternalError extends UmpinError {
   readonly code = 'ERR_INTERNAL';
@@ -266,6 +286,8 @@ export type AnyUmpinError =
   | PinPolicyViolated
   | MailHandOffFailed
   | ServerBusy
+  | DatabaseUnavailable
+  | TransferRefused
   | InternalError;
 
 /** Known errors pass through; anything else becomes an InternalError that keeps the original as `cause`. */

@@ -7,10 +7,12 @@
 import { APIKEY_COMMANDS } from './commands/apikey.ts';
 import { AUDIT_COMMANDS } from './commands/audit.ts';
 import { MAILBOX_COMMANDS } from './commands/mailbox.ts';
+import { MIGRATE_COMMANDS } from './commands/migrate.ts';
 import { OUTBOX_COMMANDS } from './commands/outbox.ts';
 import { PIN_COMMANDS } from './commands/pin.ts';
 import { POLICY_COMMANDS } from './commands/policy.ts';
 import { SERVICE_COMMANDS } from './commands/serve.ts';
+import { TRANSFER_COMMANDS } from './commands/transfer.ts';
 import type { Command } from './command.ts';
 
 export const COMMANDS: readonly Command[] = [
@@ -21,6 +23,8 @@ export const COMMANDS: readonly Command[] = [
   ...OUTBOX_COMMANDS,
   ...AUDIT_COMMANDS,
   ...APIKEY_COMMANDS,
+  ...MIGRATE_COMMANDS,
+  ...TRANSFER_COMMANDS,
 ];
 
 export { ConfigError } from '../config.ts';

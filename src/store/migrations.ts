@@ -1,4 +1,4 @@
-import { Migrator, sql, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationInfo, type MigrationResultSet } from 'kysely';
 import { DEFAULT_POLICY } from '../pin/index.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -142,12 +142,20 @@ function migrations(engine: Engine): Record<string, Migration> {
  * would take that one's table for its own and then fail to find it on its search_path.
  */
 export async function migrateToLatest(db: Kysely<unknown>, engine: Engine, schema?: string): Promise<MigrationResultSet> {
-  const migrator = new Migrator({
+  return umpinMigrator(db, engine, schema).migrateToLatest();
+}
+
+function umpinMigrator(db: Kysely<unknown>, engine: Engine, schema: string | undefined): Migrator {
+  return new Migrator({
     db,
     provider: { getMigrations: async () => migrations(engine) },
     migrationTableName: 'umpin_migration',
     migrationLockTableName: 'umpin_migration_lock',
     ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
-  return migrator.migrateToLatest();
+}
+
+/** What `umpin migrate --check` reports: each known migration and when it ran here, changing nothing. */
+export async function listMigrations(db: Kysely<unknown>, engine: Engine, schema?: string): Promise<readonly MigrationInfo[]> {
+  return umpinMigrator(db, engine, schema).getMigrations();
 }

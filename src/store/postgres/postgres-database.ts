@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { DatabaseUnavailable } from '../../errors.ts';
 import type { Database } from '../schema.ts';
 
 export interface PostgresDatabase {
@@ -51,11 +52,15 @@ export async function openPostgresDatabase(url: string): Promise<PostgresDatabas
     schema = rows[0]?.schema;
   } catch (error) {
     await pool.end();
-    throw new Error(`cannot connect to PostgreSQL at ${describeServer(url)}: ${describeFailure(error)}`, { cause: error });
+    throw new DatabaseUnavailable(
+      `Cannot connect to PostgreSQL at ${describeServer(url)} (${withoutPassword(describeFailure(error), url)}); ` +
+        'check that the server is running and reachable, and that UMPIN_DATABASE_URL names the right host, port, database, user and password.',
+      { cause: error },
+    );
   }
   if (!schema) {
     await pool.end();
-    throw new Error(`PostgreSQL at ${describeServer(url)}: no schema of the search_path exists; create one (CREATE SCHEMA …) or set search_path`);
+    throw new DatabaseUnavailable(`PostgreSQL at ${describeServer(url)}: no schema of the search_path exists; create one (CREATE SCHEMA …) or set search_path`);
   }
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), schema };
 }
@@ -78,4 +83,15 @@ function describeFailure(error: unknown): string {
     return error.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ');
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A driver's message could quote the connection string; the password never reaches a terminal or log. */
+function withoutPassword(message: string, url: string): string {
+  let password = '';
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    return message.replace(url, 'the configured server');
+  }
+  return password === '' ? message : message.split(password).join('***');
 }
