@@ -102,9 +102,10 @@ async function checkPin(services: Services, target: PhoneTarget, pin: string, so
       return { answer: LOCKED, login, autoReset: false };
     }
     const verifier = await services.kdf.pinVerifier(pin, current.pinSalt);
-    const [active] = current.hasPin ? await store.findRememberedPinVerifiers(login) : [];
+    const active = current.hasPin ? await store.findActivePinVerifier(login) : undefined;
     if (active !== undefined && isAmongVerifiers(verifier, [active])) {
-      await store.recordGoodLogon(login);
+      // Most logons find the counter at 0 already; skipping the write saves a durable commit per logon.
+      if (current.failedLogons > 0) await store.recordGoodLogon(login);
       const mustChange = isPinExpired(current, current.policy, services.now());
       await audit('ok');
       return { answer: { result: 'ok', mustChange }, login, autoReset: false };

@@ -187,6 +187,11 @@ export class KyselyPinStore implements PinStore {
     return [...(current?.pin_verifier ? [current.pin_verifier] : []), ...history.map((h) => h.pin_verifier)];
   }
 
+  async findActivePinVerifier(login: string): Promise<Buffer | undefined> {
+    const row = await this.#db.selectFrom('mailboxes').select('pin_verifier').where('login', '=', login).executeTakeFirst();
+    return row?.pin_verifier ?? undefined;
+  }
+
   async beginPinChange(change: PendingPinChange, now: Date): Promise<boolean> {
     const result = await this.#db.insertInto('pending_pin_changes').values({
       id: change.id,

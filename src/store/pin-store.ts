@@ -156,6 +156,8 @@ export interface PinStore {
   recordGoodLogon(login: string): Promise<void>;
   /** The current PIN's verifier (if any) first, then the history's, newest first. */
   findRememberedPinVerifiers(login: string): Promise<Buffer[]>;
+  /** The current PIN's verifier alone: a phone logon compares with nothing else, so it need not read the history. */
+  findActivePinVerifier(login: string): Promise<Buffer | undefined>;
 
   /** False when another change of the same mailbox is pending. */
   beginPinChange(change: PendingPinChange, now: Date): Promise<boolean>;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
+import { DatabaseUnavailable } from '../errors.ts';
 import { DEFAULT_POLICY, type PinPolicy } from '../pin/index.ts';
 import {
   openPinStore,
@@ -323,6 +324,7 @@ for (const engine of ENGINES) {
         { hasPin: true, pinLength: 7, pinSetAt: at(2), pinExpired: false, lockedOut: true, failedLogons: 2, firstTimeUser: false, pinGeneration: 1 },
       );
       assert.deepEqual(await store.findRememberedPinVerifiers('alice'), [Buffer.from('verifier-c1')]);
+      assert.deepEqual(await store.findActivePinVerifier('alice'), Buffer.from('verifier-c1'));
       assert.equal(await store.countPendingPinChanges(), 0);
       assert.deepEqual(await store.listAudit({}), [{ id: 1, ...auditEvent('pin.reset', 'alice', at(2), { to: 'alice@example.com' }) }]);
 
@@ -349,6 +351,8 @@ for (const engine of ENGINES) {
       assert.deepEqual(await store.findRememberedPinVerifiers('alice'), ['a5', 'a4', 'a3'].map((id) => Buffer.from(`verifier-${id}`)));
       assert.deepEqual(await store.findRememberedPinVerifiers('bob'), [Buffer.from('verifier-b5')]);
       assert.deepEqual(await store.findRememberedPinVerifiers('nobody'), []);
+      assert.deepEqual(await store.findActivePinVerifier('alice'), Buffer.from('verifier-a5'), 'the active one, not the history');
+      assert.equal(await store.findActivePinVerifier('nobody'), undefined);
     });
 
     it('supersedes a change begun on an older generation, and answers gone for an unknown one', async (t) => {
@@ -630,8 +634,8 @@ describe('openPinStore on PostgreSQL', () => {
       () => assert.fail('opened a store on a closed port'),
       (e: unknown) => e,
     );
-    assert.ok(error instanceof Error);
-    assert.equal(error.message, 'cannot connect to PostgreSQL at 127.0.0.1:1/umpin: connect ECONNREFUSED 127.0.0.1:1');
+    assert.ok(error instanceof DatabaseUnavailable, 'a typed error, printed by the CLI without a stack');
+    assert.equal(error.message, 'Cannot connect to PostgreSQL at 127.0.0.1:1/umpin (connect ECONNREFUSED 127.0.0.1:1); check that the server is running and reachable, and that UMPIN_DATABASE_URL names the right host, port, database, user and password.');
     assert.ok(!error.message.includes('secretpw'));
     assert.ok(Date.now() - started < 5_000);
   });
