@@ -24,7 +24,9 @@ LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6'); // IPv4-mapped loopback on 
 
 export function isLoopbackAddress(address: string | undefined): boolean {
   const version = address === undefined ? 0 : isIP(address);
-  return version !== 0 && LOOPBACK.check(address as string, version === 4 ? 'ipv4' : 'ipv6');
+  // A dotted quad is loopback exactly when it starts with 127; BlockList builds a SocketAddress per check (3 % of a cheap request).
+  if (version === 4) return (address as string).startsWith('127.');
+  return version === 6 && LOOPBACK.check(address as string, 'ipv6');
 }
 
 /** True when credentials in this request may have crossed a network in clear. */
