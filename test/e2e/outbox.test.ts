@@ -16,11 +16,13 @@ import { deliverDueMail, dropOutboxMail, listOutbox } from '../../src/operations
 import type { Services } from '../../src/operations/services.ts';
 import { makeTestCertificate, startSmtpPeer, type SmtpPeer, type TestCertificate } from '../support/smtp-peer.ts';
 import { REQUEST_XML, isActivePin, makeDataDir, postSoap, runUmpin, startTestService, type TestService } from '../support/service.ts';
+import { testEngines, type TestDatabase } from '../support/engines.ts';
 
 const PIN_LINE = /^ {4}(\d+)$/m;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('outbox', () => {
+for (const engine of await testEngines()) describe(`outbox (${engine.name})`, { skip: engine.skip }, () => {
+  let database: TestDatabase | undefined;
   let certificate: TestCertificate;
   let peer: SmtpPeer;
   let dataDir: string;
@@ -37,7 +39,9 @@ describe('outbox', () => {
     certificate = await makeTestCertificate();
     peer = await startSmtpPeer({ tls: 'starttls', certificate });
     dataDir = await makeDataDir();
+    database = await engine.database('e2e_outbox');
     env = {
+      ...database.env,
       UMPIN_SMTP_URL: `smtp://127.0.0.1:${peer.port}`,
       UMPIN_SMTP_CA_FILE: certificate.certFile,
       UMPIN_MAIL_TIMEOUT_MS: '1500',
@@ -56,9 +60,10 @@ describe('outbox', () => {
     assert.deepEqual(await listOutbox(service.services), [], 'every welcome mail went out at once');
   });
   after(async () => {
-    await service.close();
-    await peer.close();
-    await certificate.dispose();
+    await service?.close();
+    await peer?.close();
+    await certificate?.dispose();
+    await database?.dispose();
   });
 
   const runUntilEmpty = async (services: Services) => {

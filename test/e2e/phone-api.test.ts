@@ -14,23 +14,29 @@ import type { Services } from '../../src/operations/services.ts';
 import {
   isActivePin, listMailFiles, newPinMails, provisionMailbox, snapshotState, startTestService, type TestService,
 } from '../support/service.ts';
+import { testEngines, type TestDatabase } from '../support/engines.ts';
 
 interface Answer {
   readonly status: number;
   readonly body: Record<string, unknown>;
 }
 
-describe('phone-side API', () => {
+for (const engine of await testEngines()) describe(`phone-side API (${engine.name})`, { skip: engine.skip }, () => {
+  let database: TestDatabase | undefined;
   let service: TestService;
   let key: string;
   const pins = new Map<string, string>();
 
   before(async () => {
-    service = await startTestService();
+    database = await engine.database('e2e_phone_api');
+    service = await startTestService(database.env);
     for (const login of ['dave', 'erin', 'frank', 'gina', 'hank', 'ivan']) pins.set(login, await provisionMailbox(service, login, `pw-${login}`));
     key = await createApiKey(service.services, 'pbx');
   });
-  after(() => service.close());
+  after(async () => {
+    await service?.close();
+    await database?.dispose();
+  });
 
   async function call(path: string, body: unknown, options: { key?: string | null; contentType?: string; base?: string } = {}): Promise<Answer> {
     const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/json' };

@@ -12,18 +12,24 @@ import { MESSAGES_NS } from '../../src/soap/namespaces.ts';
 import {
   REQUEST_XML, isActivePin, listMailFiles, newPinMails, postSoap, provisionMailbox, startTestService, type TestService,
 } from '../support/service.ts';
+import { testEngines, type TestDatabase } from '../support/engines.ts';
 
-describe('ResetPIN end to end (SQLite + pickup directory)', () => {
+for (const engine of await testEngines()) describe(`ResetPIN end to end (${engine.name} + pickup directory)`, { skip: engine.skip }, () => {
+  let database: TestDatabase | undefined;
   let service: TestService;
   let welcomePin: string;
   let requestBytes: Buffer;
 
   before(async () => {
-    service = await startTestService();
+    database = await engine.database('e2e_reset_pin');
+    service = await startTestService(database.env);
     welcomePin = await provisionMailbox(service, 'alice', 'correct horse');
     requestBytes = await readFile(REQUEST_XML);
   });
-  after(() => service.close());
+  after(async () => {
+    await service?.close();
+    await database?.dispose();
+  });
 
   const reset = (login = 'alice', password = 'correct horse') =>
     postSoap(service.endpoint, requestBytes, {
