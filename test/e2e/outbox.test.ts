@@ -44,7 +44,7 @@ for (const engine of await testEngines()) describe(`outbox (${engine.name})`, { 
       ...database.env,
       UMPIN_SMTP_URL: `smtp://127.0.0.1:${peer.port}`,
       UMPIN_SMTP_CA_FILE: certificate.certFile,
-      UMPIN_MAIL_TIMEOUT_MS: '1500',
+      UMPIN_MAIL_TIMEOUT_MS: '10000', // every relay answer here is immediate; the timeout only has to survive a loaded machine
       UMPIN_OUTBOX_RETRY_MS: '100',
     };
     service = await startTestService(env, dataDir);
