@@ -5,7 +5,11 @@ import { SoapVersionMismatch, UnsupportedMediaType } from '../errors.ts';
  * A SOAP 1.2 client announces itself with `application/soap+xml`, which gets
  * a VersionMismatch fault (SOAP 1.1 §4.4.1) with HTTP 415.
  */
+/** What nearly every client sends, accepted without splitting the header (the split was 2 % of a rejected request). */
+const COMMON_GOOD = new Set(['text/xml', 'text/xml; charset=utf-8', 'text/xml;charset=utf-8', 'text/xml; charset="utf-8"', 'text/xml; charset=UTF-8']);
+
 export function checkSoapContentType(header: string | undefined): void {
+  if (header !== undefined && COMMON_GOOD.has(header)) return;
   const [mediaType = '', ...params] = (header ?? '').split(';').map((part) => part.trim());
   const type = mediaType.toLowerCase();
   if (type === 'application/soap+xml') {
