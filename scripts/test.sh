@@ -17,7 +17,7 @@ echo "== tests (${#files[@]} files)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-node --import tsx --test --test-reporter=spec --test-concurrency=2 --test-timeout=300000 "${files[@]}" 2>&1 | tee "$log"
+node --import ./scripts/preload-dependencies.mjs --import tsx --test --test-reporter=spec --test-concurrency=2 --test-timeout=300000 "${files[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 if grep -Eq '^ℹ tests 0$' "$log"; then echo "the test runner executed no test" >&2; exit 1; fi
