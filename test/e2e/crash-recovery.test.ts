@@ -16,10 +16,12 @@ import { RESET_EFFECTS } from '../../src/operations/change-pin.ts';
 import {
   REQUEST_XML, isActivePin, makeDataDir, newPinMails, postSoap, runUmpin, startServeProcess,
 } from '../support/service.ts';
+import { testEngines, type TestDatabase } from '../support/engines.ts';
 
 const MAILBOXES = 8;
 
-describe('crash recovery', () => {
+for (const engine of await testEngines()) describe(`crash recovery (${engine.name})`, { skip: engine.skip }, () => {
+  let database: TestDatabase | undefined;
   let dataDir: string;
   let env: Record<string, string>;
   let opened: OpenedServices;
@@ -27,9 +29,10 @@ describe('crash recovery', () => {
 
   before(async () => {
     dataDir = await makeDataDir();
-    env = { UMPIN_DATA_DIR: dataDir };
+    database = await engine.database('e2e_crash_recovery');
+    env = { UMPIN_DATA_DIR: dataDir, ...database.env };
     const logins = Array.from({ length: MAILBOXES }, (_, i) => `user${i}`);
-    // Separate CLI processes on one SQLite file, at once: they take turns through its busy timeout.
+    // Separate CLI processes at once: on SQLite they take turns through its busy timeout.
     await Promise.all(logins.map(async (login, i) => {
       assert.equal((await runUmpin(['user', 'add', login, '--password-stdin'], env, `pw-${login}\n`)).code, 0);
       assert.equal((await runUmpin(['mailbox', 'enable', login, '--email', `${login}@example.com`, '--extension', `${2000 + i}`], env)).code, 0);
@@ -39,7 +42,8 @@ describe('crash recovery', () => {
     opened = await openServices(loadConfig(env), pino({ level: 'silent' }));
   });
   after(async () => {
-    await opened.close();
+    await opened?.close();
+    await database?.dispose();
     await rm(dataDir, { recursive: true, force: true });
   });
 

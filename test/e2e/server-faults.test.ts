@@ -17,6 +17,7 @@ import type { Services } from '../../src/operations/services.ts';
 import {
   REQUEST_XML, isActivePin, listMailFiles, newPinMails, postSoap, provisionMailbox, snapshotState, startTestService, type TestService,
 } from '../support/service.ts';
+import { testEngines, type TestDatabase } from '../support/engines.ts';
 
 const ERRORS = 'http://schemas.microsoft.com/exchange/services/2006/errors';
 
@@ -43,14 +44,16 @@ function assertFault(body: string, faultCode: string, responseCode: string, mess
   assert.ok(body.includes(`<e:Message xmlns:e="${ERRORS}">${message}</e:Message>`));
 }
 
-describe('server-side faults', () => {
+for (const engine of await testEngines()) describe(`server-side faults (${engine.name})`, { skip: engine.skip }, () => {
+  let database: TestDatabase | undefined;
   let service: TestService;
   let request: Buffer;
   let welcomePin: string;
   let app: FastifyInstance | undefined;
 
   before(async () => {
-    service = await startTestService();
+    database = await engine.database('e2e_server_faults');
+    service = await startTestService(database.env);
     welcomePin = await provisionMailbox(service, 'carol', 'pw-carol');
     request = await readFile(REQUEST_XML);
   });
@@ -61,7 +64,8 @@ describe('server-side faults', () => {
   beforeEach(closeApp);
   after(async () => {
     await closeApp();
-    await service.close();
+    await service?.close();
+    await database?.dispose();
   });
 
   /** A second HTTP server on the same store, with some services replaced. */

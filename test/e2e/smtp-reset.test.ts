@@ -11,11 +11,13 @@ import { MESSAGES_NS } from '../../src/soap/namespaces.ts';
 import { renderResetPinResponse } from '../../src/soap/render.ts';
 import { makeTestCertificate, startSmtpPeer, type SmtpPeer, type TestCertificate } from '../support/smtp-peer.ts';
 import { REQUEST_XML, isActivePin, postSoap, startTestService, type TestService } from '../support/service.ts';
+import { testEngines, type TestDatabase } from '../support/engines.ts';
 
 const PIN_LINE = /^ {4}(\d+)$/m;
 const ERRORS = 'http://schemas.microsoft.com/exchange/services/2006/errors';
 
-describe('ResetPIN over SMTP', () => {
+for (const engine of await testEngines()) describe(`ResetPIN over SMTP (${engine.name})`, { skip: engine.skip }, () => {
+  let database: TestDatabase | undefined;
   let certificate: TestCertificate;
   let peer: SmtpPeer;
   let service: TestService;
@@ -25,7 +27,9 @@ describe('ResetPIN over SMTP', () => {
   before(async () => {
     certificate = await makeTestCertificate();
     peer = await startSmtpPeer({ tls: 'starttls', certificate, auth: { user: 'relay-user', pass: 'relay-pass' } });
+    database = await engine.database('e2e_smtp_reset');
     service = await startTestService({
+      ...database.env,
       UMPIN_SMTP_URL: `smtp://relay-user:relay-pass@127.0.0.1:${peer.port}`,
       UMPIN_SMTP_CA_FILE: certificate.certFile,
       UMPIN_MAIL_TIMEOUT_MS: '1500',
@@ -39,9 +43,10 @@ describe('ResetPIN over SMTP', () => {
     assert.match(currentPin, /^\d{6}$/, 'the welcome mail came over SMTP');
   });
   after(async () => {
-    await service.close();
-    await peer.close();
-    await certificate.dispose();
+    await service?.close();
+    await peer?.close();
+    await certificate?.dispose();
+    await database?.dispose();
   });
 
   const reset = () => postSoap(service.endpoint, request, { login: 'olga', password: 'pw-olga' });
@@ -136,7 +141,7 @@ describe('ResetPIN over SMTP', () => {
 
   it('a relay that does not offer STARTTLS gets nothing in plain text', async () => {
     const plain = await startSmtpPeer({ tls: 'none' });
-    const other = await startTestService({ UMPIN_SMTP_URL: `smtp://127.0.0.1:${plain.port}`, UMPIN_MAIL_TIMEOUT_MS: '1500' }, service.dataDir);
+    const other = await startTestService({ ...database?.env, UMPIN_SMTP_URL: `smtp://127.0.0.1:${plain.port}`, UMPIN_MAIL_TIMEOUT_MS: '1500' }, service.dataDir);
     try {
       const response = await postSoap(other.endpoint, request, { login: 'olga', password: 'pw-olga' });
       assert.equal(response.status, 500);
