@@ -11,7 +11,8 @@ import { CredentialCache } from './auth/credential-cache.ts';
 import { ldapAuthenticator } from './auth/ldap-authenticator.ts';
 import { ConfigError, type Config } from './config.ts';
 import { Kdf } from './crypto/kdf.ts';
-import { loadOrCreateServerSecret } from './crypto/secret-key.ts';
+import { loadOrCreateServerSecret, type ServerKeyring } from './crypto/secret-key.ts';
+import { finishRotation } from './operations/rotate-secret.ts';
 import { KeyedMutex } from './lib/keyed-mutex.ts';
 import type { MailTransport } from './mail/mail-message.ts';
 import { PickupTransport } from './mail/pickup/pickup-transport.ts';
@@ -47,16 +48,13 @@ export async function openServices(config: Config, log: Logger, options: { metri
     throw error;
   }
   const { secret, created } = loaded;
-  const binding = await store.bindServerKey(secret.keyId);
-  if (binding.status === 'mismatch') {
+  try {
+    await checkServerKeyBinding(store, secret, config.secretFile, log);
+  } catch (error) {
     await store.close();
-    throw new ConfigError(
-      'UMPIN_SECRET_FILE',
-      `${config.secretFile} is not the secret this database was created with (key id ${secret.keyId}, the database expects ${binding.expected}). ` +
-        'Point UMPIN_SECRET_FILE at the original file; instances that share a database must share its secret.',
-    );
+    throw error;
   }
-  const kdf = new Kdf({ pepper: secret.pepper, concurrency: config.kdfConcurrency, observe: (purpose, seconds) => metrics.observeKdf(purpose, seconds) });
+  const kdf = new Kdf({ pepper: secret.pepper, keyId: secret.keyId, previous: secret.previous, concurrency: config.kdfConcurrency, observe: (purpose, seconds) => metrics.observeKdf(purpose, seconds) });
   let authenticator: Authenticator = localAuthenticator(store, kdf, config.realm, new CredentialCache({ pepper: secret.pepper }));
   try {
     if (config.ldap) authenticator = localThenDirectory(store, authenticator, ldapAuthenticator(config.ldap, config.realm, log), config.realm);
@@ -103,6 +101,30 @@ export async function openServices(config: Config, log: Logger, options: { metri
       await store.close();
     },
   };
+}
+
+/**
+ * The database remembers the key its verifiers are made under (docs/secret-rotation.md). It must be
+ * the keyring's current key. Bound to a previous key of the ring, a rotation wrote the file but did
+ * not rebind the database (it stopped between the two, or the ring was rotated by hand): the start
+ * finishes it, since the ring still holds every key in use. Bound to a key the ring lacks: refused,
+ * as every verifier would fail.
+ */
+async function checkServerKeyBinding(store: PinStore, secret: ServerKeyring, file: string, log: Logger): Promise<void> {
+  const binding = await store.bindServerKey(secret.keyId);
+  if (binding.status !== 'mismatch') return;
+  if (secret.previous.some((key) => key.keyId === binding.expected)) {
+    await finishRotation(store, secret, binding.expected, new Date());
+    log.warn({ from: binding.expected, to: secret.keyId }, 'the database was bound to a previous key of the server keyring; it is now bound to the current key (a rotation finished at start)');
+    return;
+  }
+  throw new ConfigError(
+    'UMPIN_SECRET_FILE',
+    `${file} is not the secret this database was created with or rotated to (the file's key id is ${secret.keyId}; the database is bound to ` +
+      `key id ${binding.expected}, which the file does not hold). ` +
+      'If the secret was rotated ("umpin secret rotate"), copy the rotated file to this host and start again; otherwise point UMPIN_SECRET_FILE at ' +
+      'the file this database was created with. Instances that share a database must share its secret file.',
+  );
 }
 
 /** SMTP when UMPIN_SMTP_URL is set, else the pickup directory. A bad URL or CA file is a configuration error. */

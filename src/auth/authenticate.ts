@@ -22,17 +22,32 @@ export function localAuthenticator(store: PinStore, kdf: Kdf, realm: string, cac
     async authenticate(credentials) {
       if (!credentials) throw new AuthenticationFailed(realm);
       const { login, password } = credentials;
-      const verifier = await store.findPasswordVerifier(login);
-      if (verifier === undefined) {
+      const stored = await store.findPassword(login);
+      if (stored === undefined) {
         await kdf.verifyDecoy(password);
         throw new AuthenticationFailed(realm);
       }
-      if (cache?.has(login, password, verifier)) return { login };
-      if (!(await kdf.verifyPassword(verifier, password))) throw new AuthenticationFailed(realm);
+      if (cache?.has(login, password, stored.verifier)) return { login };
+      if (!(await kdf.verifyPassword(stored.verifier, password, stored.keyId))) throw new AuthenticationFailed(realm);
+      const verifier = stored.keyId === kdf.currentKeyId ? stored.verifier : await rehashPassword(store, kdf, login, password, stored.verifier);
       cache?.remember(login, password, verifier);
       return { login };
     },
   };
+}
+
+/**
+ * Re-hash on use (docs/secret-rotation.md): a verifier made under a previous server key is made again
+ * under the current one, once, with the password just proved; only if it is still the one checked (a
+ * password change in between wins). Returns the verifier now stored; a failure never fails the sign-in.
+ */
+async function rehashPassword(store: PinStore, kdf: Kdf, login: string, password: string, checked: string): Promise<string> {
+  try {
+    const verifier = await kdf.hashPassword(password);
+    return (await store.replacePasswordVerifier(login, checked, { verifier, keyId: kdf.currentKeyId }, new Date())) ? verifier : checked;
+  } catch {
+    return checked;
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import { MIGRATE_COMMANDS } from './commands/migrate.ts';
 import { OUTBOX_COMMANDS } from './commands/outbox.ts';
 import { PIN_COMMANDS } from './commands/pin.ts';
 import { POLICY_COMMANDS } from './commands/policy.ts';
+import { SECRET_COMMANDS } from './commands/secret.ts';
 import { SERVICE_COMMANDS } from './commands/serve.ts';
 import { TRANSFER_COMMANDS } from './commands/transfer.ts';
 import type { Command } from './command.ts';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   ...APIKEY_COMMANDS,
   ...MIGRATE_COMMANDS,
   ...TRANSFER_COMMANDS,
+  ...SECRET_COMMANDS,
 ];
 
 export { ConfigError } from '../config.ts';

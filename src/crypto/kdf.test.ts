@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ServerBusy } from '../errors.ts';
-import { Kdf, isAmongVerifiers } from './kdf.ts';
+import { Kdf, isAmongVerifiers, isPinAmong } from './kdf.ts';
 
 describe('Kdf', () => {
   const pepper = randomBytes(32);
@@ -36,5 +36,29 @@ describe('Kdf', () => {
     const refused = results[2];
     assert.ok(refused?.status === 'rejected' && refused.reason instanceof ServerBusy);
     assert.equal((refused.reason as ServerBusy).httpHeaders['retry-after'], '2');
+  });
+
+  it('verifies under the key a verifier names, hashes under the current one, and compares history once per key', async () => {
+    const [oldPepper, newPepper] = [randomBytes(32), randomBytes(32)];
+    const before = new Kdf({ pepper: oldPepper, keyId: 'k-old' });
+    const after = new Kdf({ pepper: newPepper, keyId: 'k-new', previous: [{ keyId: 'k-old', pepper: oldPepper }] });
+    const oldPassword = await before.hashPassword('hunter2');
+    assert.equal(await after.verifyPassword(oldPassword, 'hunter2', 'k-old'), true);
+    assert.equal(await after.verifyPassword(oldPassword, 'hunter2'), false, 'not under the current key');
+    assert.equal(await after.verifyPassword(oldPassword, 'hunter2', 'k-gone'), false, 'a key the ring lacks verifies nothing');
+    assert.equal(await before.verifyPassword(await after.hashPassword('hunter2'), 'hunter2'), false, 'new verifiers are made under the new key');
+
+    const salt = randomBytes(16);
+    const history = [
+      { verifier: await after.pinVerifier('111111', salt), keyId: 'k-new' },
+      { verifier: await before.pinVerifier('284619', salt), keyId: 'k-old' },
+      { verifier: randomBytes(32), keyId: 'k-gone' },
+    ];
+    const among = async (pin: string) => isPinAmong(after, pin, salt, await after.pinVerifier(pin, salt), history);
+    assert.equal(await among('284619'), true, 'a PIN remembered under the old key');
+    assert.equal(await among('111111'), true);
+    assert.equal(await among('284618'), false);
+    assert.equal(after.hasKey('k-gone'), false);
+    assert.throws(() => after.pinVerifier('284619', salt, 'k-gone'), TypeError);
   });
 });

@@ -4,6 +4,11 @@
  * mailbox's salt so a candidate is checked against the whole PIN history
  * with one KDF call. The pepper (`secret`) never leaves the process.
  *
+ * The Kdf knows every pepper of the server keyring by key id
+ * (docs/secret-rotation.md): it hashes with the current key, and verifies
+ * with the key a verifier names, so verifiers made before a rotation still
+ * verify.
+ *
  * Concurrency is bounded to the cores: more threads than cores only slow
  * every hash down (DESIGN §6, measured 20–35 %).
  */
@@ -20,7 +25,12 @@ const ARGON2ID = 2;
 export const DEFAULT_KDF_COST = Object.freeze({ memoryCost: 19_456, timeCost: 2, parallelism: 1 });
 
 export interface KdfOptions {
+  /** The current key's pepper: every new verifier is made with it. */
   readonly pepper: Buffer;
+  /** The current key's id; verifiers that name no key are taken to be under it. */
+  readonly keyId?: string;
+  /** The keyring's previous peppers, by key id: verified with, never hashed with. */
+  readonly previous?: ReadonlyArray<{ readonly keyId: string; readonly pepper: Buffer }>;
   readonly concurrency?: number;
   /** Waiters beyond this get ServerBusy at once. */
   readonly maxQueued?: number;
@@ -29,8 +39,14 @@ export interface KdfOptions {
   readonly observe?: (purpose: KdfPurpose, seconds: number) => void;
 }
 
+/** Stands for the current key when a Kdf is built without key ids (tests, tools). */
+const CURRENT = 'current';
+
 export class Kdf {
+  readonly currentKeyId: string;
   readonly #options: Options;
+  /** The argon2 options of every key in the ring, the current one included. */
+  readonly #byKeyId: ReadonlyMap<string, Options>;
   readonly #gate: Semaphore;
   readonly #observe: ((purpose: KdfPurpose, seconds: number) => void) | undefined;
   /** Verified against when the user is unknown, so both paths cost one KDF call. */
@@ -39,6 +55,12 @@ export class Kdf {
   constructor(options: KdfOptions) {
     const cost = options.cost ?? DEFAULT_KDF_COST;
     this.#options = Object.freeze({ ...cost, algorithm: ARGON2ID, secret: options.pepper });
+    this.currentKeyId = options.keyId ?? CURRENT;
+    const byKeyId = new Map<string, Options>([[this.currentKeyId, this.#options]]);
+    for (const key of options.previous ?? []) {
+      if (!byKeyId.has(key.keyId)) byKeyId.set(key.keyId, Object.freeze({ ...cost, algorithm: ARGON2ID, secret: key.pepper }));
+    }
+    this.#byKeyId = byKeyId;
     const concurrency = options.concurrency ?? availableParallelism();
     this.#gate = new Semaphore(concurrency, options.maxQueued ?? concurrency * 64);
     this.#observe = options.observe;
@@ -48,8 +70,19 @@ export class Kdf {
     return this.#limit('password-hash', () => hash(password, this.#options));
   }
 
-  verifyPassword(verifier: string, password: string): Promise<boolean> {
-    return this.#limit('password-verify', () => verify(verifier, password, this.#options));
+  /** True when the ring holds the key: a verifier under a key the ring lacks can never verify. */
+  hasKey(keyId: string): boolean {
+    return this.#byKeyId.has(keyId);
+  }
+
+  /**
+   * `keyId`: the key the verifier was made under (the current one when absent). A key the ring
+   * does not hold costs the same work as a wrong password and is false.
+   */
+  async verifyPassword(verifier: string, password: string, keyId?: string): Promise<boolean> {
+    const options = this.#byKeyId.get(keyId ?? this.currentKeyId);
+    if (options === undefined) return this.verifyDecoy(password);
+    return this.#limit('password-verify', () => verify(verifier, password, options));
   }
 
   /** Spends one verification's worth of work for a login that does not exist. */
@@ -59,8 +92,15 @@ export class Kdf {
     return false;
   }
 
-  pinVerifier(pin: string, salt: Buffer): Promise<Buffer> {
-    return this.#limit('pin', () => hashRaw(pin, { ...this.#options, salt }));
+  /**
+   * `keyId`: compute it as a verifier under that key would have been made, to compare with one
+   * (the current key when absent; new verifiers are always made so). Throws TypeError for a key
+   * the ring does not hold: callers skip such verifiers (hasKey).
+   */
+  pinVerifier(pin: string, salt: Buffer, keyId?: string): Promise<Buffer> {
+    const options = this.#byKeyId.get(keyId ?? this.currentKeyId);
+    if (options === undefined) throw new TypeError(`the keyring holds no key ${keyId ?? ''}`);
+    return this.#limit('pin', () => hashRaw(pin, { ...options, salt }));
   }
 
   async #limit<T>(purpose: KdfPurpose, task: () => Promise<T>): Promise<T> {
@@ -82,6 +122,27 @@ export class Kdf {
       observe(purpose, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
+}
+
+/** A stored verifier and the key it was made under. */
+export interface KeyedVerifier {
+  readonly verifier: Buffer;
+  readonly keyId: string;
+}
+
+/**
+ * Whether `pin` is among `remembered`, computing the candidate once per distinct key id among them
+ * (usually one: the current key's, which is also `current`, the candidate already computed under the
+ * current key). Verifiers under a key the ring no longer holds cannot be compared and are skipped.
+ */
+export async function isPinAmong(kdf: Kdf, pin: string, salt: Buffer, current: Buffer, remembered: readonly KeyedVerifier[]): Promise<boolean> {
+  let found = false;
+  for (const keyId of new Set(remembered.map((r) => r.keyId))) {
+    if (!kdf.hasKey(keyId)) continue;
+    const candidate = keyId === kdf.currentKeyId ? current : await kdf.pinVerifier(pin, salt, keyId);
+    if (isAmongVerifiers(candidate, remembered.filter((r) => r.keyId === keyId).map((r) => r.verifier))) found = true;
+  }
+  return found;
 }
 
 /** Constant-time membership: every entry is compared, whatever matches. */

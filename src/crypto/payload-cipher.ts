@@ -22,3 +22,19 @@ export function decryptPayload(key: Buffer, sealed: Buffer, associatedData: stri
   decipher.setAuthTag(sealed.subarray(13, 29));
   return Buffer.concat([decipher.update(sealed.subarray(29)), decipher.final()]);
 }
+
+/**
+ * Decrypts with whichever key of the server keyring sealed it (current first): a mail sealed before
+ * a rotation, or by an instance not yet restarted with the new ring, still opens. GCM's tag tells the
+ * right key from a wrong one. Throws when no key of the ring opens it.
+ */
+export function decryptPayloadWithAny(keys: readonly { readonly keyId: string; readonly payloadKey: Buffer }[], sealed: Buffer, associatedData: string): { plaintext: Buffer; keyId: string } {
+  for (const key of keys) {
+    try {
+      return { plaintext: decryptPayload(key.payloadKey, sealed, associatedData), keyId: key.keyId };
+    } catch (error) {
+      if (error instanceof TypeError) throw error;
+    }
+  }
+  throw new Error('no key of the server keyring opens this sealed payload');
+}

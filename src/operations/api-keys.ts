@@ -12,8 +12,12 @@ import type { Services } from './services.ts';
 
 const KEY_PATTERN = /^umpin_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
-function keyVerifier(services: Services, secret: string): Buffer {
-  return createHmac('sha256', services.secret.pepper).update(`api-key:${secret}`).digest();
+/**
+ * Made under the current server key, whose id is stored with it; checked under the key it names
+ * (docs/secret-rotation.md), and re-made under the current key when a presented key proves right.
+ */
+function keyVerifier(pepper: Buffer, secret: string): Buffer {
+  return createHmac('sha256', pepper).update(`api-key:${secret}`).digest();
 }
 
 export async function createApiKey(services: Services, name: string): Promise<string> {
@@ -22,7 +26,7 @@ export async function createApiKey(services: Services, name: string): Promise<st
   }
   const id = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
-  if (!(await services.store.addApiKey({ id, name, verifier: keyVerifier(services, secret) }, services.now()))) {
+  if (!(await services.store.addApiKey({ id, name, verifier: keyVerifier(services.secret.pepper, secret), keyId: services.secret.keyId }, services.now()))) {
     throw new InvalidArgument(`An API key named "${name}" exists already; revoke it first or choose another name.`);
   }
   await services.store.appendAudit({ at: services.now(), event: 'apikey.add', outcome: 'success', login: null, ...ADMIN, detail: { name, id } });
@@ -44,7 +48,14 @@ export async function revokeApiKey(services: Services, name: string): Promise<vo
 export async function isValidApiKey(services: Services, presented: string): Promise<boolean> {
   const match = KEY_PATTERN.exec(presented);
   if (!match) return false;
-  const stored = await services.store.findApiKeyVerifier(match[1] as string);
-  const candidate = keyVerifier(services, match[2] as string);
-  return stored !== undefined && stored.length === candidate.length && timingSafeEqual(stored, candidate);
+  const id = match[1] as string;
+  const stored = await services.store.findApiKeyVerifier(id);
+  const key = stored && services.secret.keys.find((k) => k.keyId === stored.keyId);
+  if (stored === undefined || key === undefined) return false;
+  const candidate = keyVerifier(key.pepper, match[2] as string);
+  if (stored.verifier.length !== candidate.length || !timingSafeEqual(stored.verifier, candidate)) return false;
+  if (key.keyId !== services.secret.keyId) {
+    await services.store.replaceApiKeyVerifier(id, stored.verifier, { verifier: keyVerifier(services.secret.pepper, match[2] as string), keyId: services.secret.keyId });
+  }
+  return true;
 }

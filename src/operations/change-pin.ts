@@ -8,7 +8,7 @@
  * row per mailbox.
  */
 import { randomUUID } from 'node:crypto';
-import { isAmongVerifiers } from '../crypto/kdf.ts';
+import { isPinAmong } from '../crypto/kdf.ts';
 import { encryptPayload } from '../crypto/payload-cipher.ts';
 import { InternalError, MailHandOffFailed, type HandOffFacts, NoPinSatisfiesPolicy, PinPolicyViolated, ServerBusy, toUmpinError } from '../errors.ts';
 import type { HandOffReceipt, MailMessage } from '../mail/mail-message.ts';
@@ -123,6 +123,7 @@ async function changeLocked(services: Services, login: string, request: PinChang
     login,
     reason: request.reason,
     newPinVerifier: chosen.verifier,
+    newPinKeyId: services.kdf.currentKeyId,
     newPinLength: chosen.pin.length,
     ...(message ? { sealedMail: encryptPayload(services.secret.payloadKey, Buffer.from(JSON.stringify(message)), `pending:${id}`) } : {}),
     effects: request.effects,
@@ -184,12 +185,12 @@ function withReplyTo(services: Services, message: MailMessage): MailMessage {
 type Candidate = { pin: string; verifier: Buffer };
 
 async function drawPin(services: Services, mailbox: MailboxState): Promise<Candidate | undefined> {
-  const remembered = await services.store.findRememberedPinVerifiers(mailbox.login);
+  const remembered = await services.store.findKeyedPinVerifiers(mailbox.login);
   for (let draw = 0; draw < MAX_HISTORY_REDRAWS; draw += 1) {
     const pin = generatePin(mailbox.policy, pinContext(mailbox), services.digits);
     if (pin === undefined) return undefined;
     const verifier = await services.kdf.pinVerifier(pin, mailbox.pinSalt);
-    if (!isAmongVerifiers(verifier, remembered)) return { pin, verifier };
+    if (!(await isPinAmong(services.kdf, pin, mailbox.pinSalt, verifier, remembered))) return { pin, verifier };
   }
   return undefined;
 }
@@ -199,7 +200,7 @@ async function acceptPin(services: Services, mailbox: MailboxState, pin: string)
   const failures = checkPin(pin, mailbox.policy, pinContext(mailbox));
   if (failures.some((f) => f.id === 'pin.not-digits')) return { failures };
   const verifier = await services.kdf.pinVerifier(pin, mailbox.pinSalt);
-  if (isAmongVerifiers(verifier, await services.store.findRememberedPinVerifiers(mailbox.login))) failures.push(HISTORY_FAILURE);
+  if (await isPinAmong(services.kdf, pin, mailbox.pinSalt, verifier, await services.store.findKeyedPinVerifiers(mailbox.login))) failures.push(HISTORY_FAILURE);
   return failures.length > 0 ? { failures } : { pin, verifier };
 }
 

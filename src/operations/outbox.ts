@@ -5,7 +5,7 @@
  * discards it, so the old PIN stays. Per-item results, never a throw for
  * one item (STYLE 9).
  */
-import { decryptPayload } from '../crypto/payload-cipher.ts';
+import { decryptPayloadWithAny } from '../crypto/payload-cipher.ts';
 import { InvalidArgument, MailHandOffFailed, toUmpinError } from '../errors.ts';
 import type { MailMessage } from '../mail/mail-message.ts';
 import type { AuditEvent, ClaimedMail, QueuedMail } from '../store/index.ts';
@@ -47,7 +47,7 @@ async function deliverOne(services: Services, mail: ClaimedMail): Promise<{ stat
     at: services.now(), event: `pin.${mail.reason}`, outcome, login: mail.login, actor: 'system', source: 'outbox',
     detail: { ...detail, attempts: mail.attempts, delivery: 'outbox', to: mail.recipient },
   });
-  const message = JSON.parse(decryptPayload(services.secret.payloadKey, mail.sealedMail, `pending:${mail.id}`).toString('utf8')) as MailMessage;
+  const message = JSON.parse(decryptPayloadWithAny(services.secret.keys, mail.sealedMail, `pending:${mail.id}`).plaintext.toString('utf8')) as MailMessage;
   try {
     const receipt = await handOffWithin(services, message, 'outbox');
     const activation = await store.activatePinChange(mail.id, services.now(), audit('success', {

@@ -101,11 +101,15 @@ async function checkPin(services: Services, target: PhoneTarget, pin: string, so
       await audit('locked-out');
       return { answer: LOCKED, login, autoReset: false };
     }
-    const verifier = await services.kdf.pinVerifier(pin, current.pinSalt);
     const active = current.hasPin ? await store.findActivePinVerifier(login) : undefined;
-    if (active !== undefined && isAmongVerifiers(verifier, [active])) {
+    // Computed under the key the active verifier was made with (one KDF call whatever the key); a key the
+    // ring no longer holds (retired by force) or no PIN at all costs the same work and cannot match.
+    const usable = active !== undefined && services.kdf.hasKey(active.keyId) ? active : undefined;
+    const verifier = await services.kdf.pinVerifier(pin, current.pinSalt, usable?.keyId);
+    if (usable !== undefined && isAmongVerifiers(verifier, [usable.verifier])) {
       // Most logons find the counter at 0 already; skipping the write saves a durable commit per logon.
       if (current.failedLogons > 0) await store.recordGoodLogon(login);
+      if (usable.keyId !== services.kdf.currentKeyId) await rehashPin(services, login, pin, current.pinSalt, usable.verifier);
       const mustChange = isPinExpired(current, current.policy, services.now());
       await audit('ok');
       return { answer: { result: 'ok', mustChange }, login, autoReset: false };
@@ -128,6 +132,20 @@ async function checkPin(services: Services, target: PhoneTarget, pin: string, so
     }
     return { answer: WRONG, login, autoReset: true };
   });
+}
+
+/**
+ * Re-hash on use (docs/secret-rotation.md): the PIN the caller just proved is stored again under the
+ * current server key, so the previous key can be retired once nothing uses it. Only if the verifier is
+ * still the one checked; a failure here never fails the logon.
+ */
+async function rehashPin(services: Services, login: string, pin: string, salt: Buffer, checked: Buffer): Promise<void> {
+  try {
+    const verifier = await services.kdf.pinVerifier(pin, salt);
+    await services.store.replaceActivePinVerifier(login, checked, { verifier, keyId: services.kdf.currentKeyId });
+  } catch (error) {
+    services.log.warn({ login, err: error }, 'the PIN verifier could not be re-made under the current server key; it is tried again at the next logon');
+  }
 }
 
 /** A failed automatic reset is audited by changePin and logged; the caller's answer stays "wrong-pin". */

@@ -1,5 +1,5 @@
 import type { Authenticator } from '../auth/authenticate.ts';
-import type { ServerSecret } from '../crypto/secret-key.ts';
+import type { ServerKeyring } from '../crypto/secret-key.ts';
 import type { Kdf } from '../crypto/kdf.ts';
 import type { KeyedMutex } from '../lib/keyed-mutex.ts';
 import type { MailTransport } from '../mail/mail-message.ts';
@@ -24,7 +24,8 @@ export interface Services {
   readonly store: PinStore;
   readonly kdf: Kdf;
   readonly authenticator: Authenticator;
-  readonly secret: ServerSecret;
+  /** The server keyring: the current key (`keyId`, `pepper`, `payloadKey`) and the previous ones. */
+  readonly secret: ServerKeyring;
   readonly transport: MailTransport;
   readonly mail: {
     readonly from: string;

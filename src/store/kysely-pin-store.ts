@@ -13,11 +13,14 @@ import type {
   MailboxSettings,
   AuditEvent,
   BindKeyResult,
+  KeyedVerifier,
   MailboxState,
   NewMailbox,
   PendingPinChange,
   PinStore,
+  RebindKeyResult,
   StoredAuditEvent,
+  VerifierKeyCounts,
 } from './pin-store.ts';
 
 const SERVER_KEY_ID = 'server_key_id';
@@ -59,9 +62,46 @@ export class KyselyPinStore implements PinStore {
     return row?.value;
   }
 
-  async addUser(login: string, passwordVerifier: string, now: Date): Promise<boolean> {
+  async rebindServerKey(from: string, to: string, reseal: (id: string, sealed: Buffer) => Buffer, audit: AuditEvent): Promise<RebindKeyResult> {
+    return this.#db.transaction().execute(async (trx) => {
+      // A write first: it takes SQLite's write lock, and on PostgreSQL the meta row's lock, so two rotations take turns.
+      const rebound = await trx.updateTable('umpin_meta').set({ value: to }).where('key', '=', SERVER_KEY_ID).where('value', '=', from).executeTakeFirst();
+      if (Number(rebound.numUpdatedRows) !== 1) return 'conflict';
+      const sealed = await trx.selectFrom('pending_pin_changes').select(['id', 'sealed_mail']).where('sealed_mail', 'is not', null).execute();
+      for (const row of sealed) {
+        await trx.updateTable('pending_pin_changes').set({ sealed_mail: reseal(row.id, row.sealed_mail as Buffer) })
+          .where('id', '=', row.id).where('sealed_mail', '=', row.sealed_mail as Buffer).execute();
+      }
+      await insertAudit(trx, audit);
+      return 'rebound';
+    });
+  }
+
+  async listSealedMail(): Promise<Array<{ id: string; sealedMail: Buffer }>> {
+    const rows = await this.#db.selectFrom('pending_pin_changes').select(['id', 'sealed_mail']).where('sealed_mail', 'is not', null).execute();
+    return rows.map((r) => ({ id: r.id, sealedMail: r.sealed_mail as Buffer }));
+  }
+
+  async countVerifiersByKey(): Promise<VerifierKeyCounts> {
+    const count = async (table: 'users' | 'mailboxes' | 'pin_history' | 'pending_pin_changes' | 'api_keys', column: string) => {
+      const rows = await (this.#db as unknown as Kysely<Record<string, Record<string, string | null>>>).selectFrom(table)
+        .select([sql<string>`${sql.ref(column)}`.as('key_id'), (eb) => eb.fn.countAll<number>().as('n')])
+        .where(column, 'is not', null).$if(table === 'api_keys', (q) => q.where('revoked_at', 'is', null)).groupBy(column).execute();
+      return Object.fromEntries(rows.map((r) => [r.key_id, Number(r.n)]));
+    };
+    return {
+      passwords: await count('users', 'password_key_id'),
+      pins: await count('mailboxes', 'pin_key_id'),
+      history: await count('pin_history', 'key_id'),
+      pending: await count('pending_pin_changes', 'new_pin_key_id'),
+      apiKeys: await count('api_keys', 'key_id'),
+    };
+  }
+
+  async addUser(login: string, passwordVerifier: string, now: Date, keyId?: string): Promise<boolean> {
     const at = now.toISOString();
-    const result = await this.#db.insertInto('users').values({ login, password_verifier: passwordVerifier, created_at: at, updated_at: at })
+    const result = await this.#db.insertInto('users')
+      .values({ login, password_verifier: passwordVerifier, password_key_id: keyId ?? this.#boundKeyId(), created_at: at, updated_at: at })
       .onConflict((oc) => oc.column('login').doNothing()).executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
   }
@@ -69,6 +109,23 @@ export class KyselyPinStore implements PinStore {
   async findPasswordVerifier(login: string): Promise<string | undefined> {
     const row = await this.#db.selectFrom('users').select('password_verifier').where('login', '=', login).executeTakeFirst();
     return row?.password_verifier;
+  }
+
+  async findPassword(login: string): Promise<{ verifier: string; keyId: string } | undefined> {
+    const row = await this.#db.selectFrom('users').select(['password_verifier', 'password_key_id']).where('login', '=', login).executeTakeFirst();
+    return row && { verifier: row.password_verifier, keyId: row.password_key_id };
+  }
+
+  async replacePasswordVerifier(login: string, previous: string, next: { verifier: string; keyId: string }, now: Date): Promise<boolean> {
+    const result = await this.#db.updateTable('users')
+      .set({ password_verifier: next.verifier, password_key_id: next.keyId, updated_at: now.toISOString() })
+      .where('login', '=', login).where('password_verifier', '=', previous).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** For a verifier written without its key id: the key this database is bound to, read in the same statement. */
+  #boundKeyId() {
+    return sql<string>`coalesce((select value from umpin_meta where key = ${SERVER_KEY_ID}), '')`;
   }
 
   async findPolicy(name: string): Promise<PinPolicy | undefined> {
@@ -182,14 +239,25 @@ export class KyselyPinStore implements PinStore {
   }
 
   async findRememberedPinVerifiers(login: string): Promise<Buffer[]> {
-    const current = await this.#db.selectFrom('mailboxes').select('pin_verifier').where('login', '=', login).executeTakeFirst();
-    const history = await this.#db.selectFrom('pin_history').select('pin_verifier').where('login', '=', login).orderBy('id', 'desc').execute();
-    return [...(current?.pin_verifier ? [current.pin_verifier] : []), ...history.map((h) => h.pin_verifier)];
+    return (await this.findKeyedPinVerifiers(login)).map((v) => v.verifier);
   }
 
-  async findActivePinVerifier(login: string): Promise<Buffer | undefined> {
-    const row = await this.#db.selectFrom('mailboxes').select('pin_verifier').where('login', '=', login).executeTakeFirst();
-    return row?.pin_verifier ?? undefined;
+  async findKeyedPinVerifiers(login: string): Promise<KeyedVerifier[]> {
+    const current = await this.findActivePinVerifier(login);
+    const history = await this.#db.selectFrom('pin_history').select(['pin_verifier', 'key_id']).where('login', '=', login).orderBy('id', 'desc').execute();
+    return [...(current ? [current] : []), ...history.map((h) => ({ verifier: h.pin_verifier, keyId: h.key_id }))];
+  }
+
+  async findActivePinVerifier(login: string): Promise<KeyedVerifier | undefined> {
+    const row = await this.#db.selectFrom('mailboxes').select(['pin_verifier', 'pin_key_id']).where('login', '=', login).executeTakeFirst();
+    return row?.pin_verifier ? { verifier: row.pin_verifier, keyId: row.pin_key_id ?? '' } : undefined;
+  }
+
+  async replaceActivePinVerifier(login: string, previous: Buffer, next: KeyedVerifier): Promise<boolean> {
+    // The same PIN under another key: no new generation, so a pending change started before stays valid.
+    const result = await this.#db.updateTable('mailboxes').set({ pin_verifier: next.verifier, pin_key_id: next.keyId })
+      .where('login', '=', login).where('pin_verifier', '=', previous).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   async beginPinChange(change: PendingPinChange, now: Date): Promise<boolean> {
@@ -198,6 +266,7 @@ export class KyselyPinStore implements PinStore {
       login: change.login,
       reason: change.reason,
       new_pin_verifier: change.newPinVerifier,
+      new_pin_key_id: change.newPinKeyId ?? this.#boundKeyId(),
       new_pin_length: change.newPinLength,
       sealed_mail: change.sealedMail ?? null,
       set_pin_expired: change.effects.pinExpired ? 1 : 0,
@@ -229,7 +298,7 @@ export class KyselyPinStore implements PinStore {
       if (!pending) return 'gone';
       const mailbox = await trx.selectFrom('mailboxes')
         .innerJoin('policies', 'policies.name', 'mailboxes.policy_name')
-        .select(['mailboxes.pin_verifier', 'mailboxes.pin_generation', 'policies.pin_history_count'])
+        .select(['mailboxes.pin_verifier', 'mailboxes.pin_key_id', 'mailboxes.pin_generation', 'policies.pin_history_count'])
         .where('mailboxes.login', '=', pending.login)
         // The lock the UPDATE below takes anyway, taken at the read: no other instance changes the PIN
         // between them. Only the mailbox row: locking the policy would serialise every mailbox that shares it.
@@ -241,13 +310,15 @@ export class KyselyPinStore implements PinStore {
       }
       const at = now.toISOString();
       if (mailbox.pin_verifier !== null) {
-        await trx.insertInto('pin_history').values({ login: pending.login, pin_verifier: mailbox.pin_verifier, retired_at: at }).execute();
+        await trx.insertInto('pin_history')
+          .values({ login: pending.login, pin_verifier: mailbox.pin_verifier, key_id: mailbox.pin_key_id ?? '', retired_at: at }).execute();
         const keep = trx.selectFrom('pin_history').select('id').where('login', '=', pending.login)
           .orderBy('id', 'desc').limit(mailbox.pin_history_count);
         await trx.deleteFrom('pin_history').where('login', '=', pending.login).where('id', 'not in', keep).execute();
       }
       const updated = await trx.updateTable('mailboxes').set({
         pin_verifier: pending.new_pin_verifier,
+        pin_key_id: pending.new_pin_key_id,
         pin_length: pending.new_pin_length,
         pin_set_at: at,
         pin_expired: pending.set_pin_expired,
@@ -344,18 +415,24 @@ export class KyselyPinStore implements PinStore {
     return Number((await query.executeTakeFirstOrThrow()).n);
   }
 
-  async addApiKey(key: { id: string; name: string; verifier: Buffer }, now: Date): Promise<boolean> {
+  async addApiKey(key: { id: string; name: string; verifier: Buffer; keyId?: string }, now: Date): Promise<boolean> {
     // A revoked key gives its name back; the audit trail keeps its history.
     await this.#db.deleteFrom('api_keys').where('name', '=', key.name).where('revoked_at', 'is not', null).execute();
     const result = await this.#db.insertInto('api_keys')
-      .values({ id: key.id, name: key.name, verifier: key.verifier, created_at: now.toISOString(), revoked_at: null })
+      .values({ id: key.id, name: key.name, verifier: key.verifier, key_id: key.keyId ?? this.#boundKeyId(), created_at: now.toISOString(), revoked_at: null })
       .onConflict((oc) => oc.doNothing()).executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
-  async findApiKeyVerifier(id: string): Promise<Buffer | undefined> {
-    const row = await this.#db.selectFrom('api_keys').select('verifier').where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
-    return row?.verifier;
+  async findApiKeyVerifier(id: string): Promise<KeyedVerifier | undefined> {
+    const row = await this.#db.selectFrom('api_keys').select(['verifier', 'key_id']).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    return row && { verifier: row.verifier, keyId: row.key_id };
+  }
+
+  async replaceApiKeyVerifier(id: string, previous: Buffer, next: KeyedVerifier): Promise<boolean> {
+    const result = await this.#db.updateTable('api_keys').set({ verifier: next.verifier, key_id: next.keyId })
+      .where('id', '=', id).where('revoked_at', 'is', null).where('verifier', '=', previous).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {

@@ -133,6 +133,21 @@ function migrations(engine: Engine): Record<string, Migration> {
         await db.schema.createIndex('pending_due').on('pending_pin_changes').columns(['delivery', 'next_attempt_at']).execute();
       },
     },
+    '0004-verifier-key-ids': {
+      async up(db: Kysely<unknown>) {
+        // Every verifier remembers the server key it was made under, so a rotated keyring verifies it with
+        // that key (docs/secret-rotation.md). Rows made before this migration were all made under the key
+        // the database is bound to; a database never bound holds no verifier yet (the '' is never read).
+        const bound = sql<string>`coalesce((select value from umpin_meta where key = 'server_key_id'), '')`;
+        for (const [table, column, nullable] of [
+          ['users', 'password_key_id', false], ['mailboxes', 'pin_key_id', true], ['pin_history', 'key_id', false], ['pending_pin_changes', 'new_pin_key_id', false],
+          ['api_keys', 'key_id', false],
+        ] as const) {
+          await db.schema.alterTable(table).addColumn(column, text, (c) => (nullable ? c : c.notNull().defaultTo(''))).execute();
+          await sql`update ${sql.table(table)} set ${sql.ref(column)} = ${bound}${nullable ? sql` where pin_verifier is not null` : sql``}`.execute(db);
+        }
+      },
+    },
   };
 }
 

@@ -56,6 +56,8 @@ export interface PendingPinChange {
   readonly login: string;
   readonly reason: PinChangeReason;
   readonly newPinVerifier: Buffer;
+  /** The server key the verifier was made under; the key the database is bound to when absent. */
+  readonly newPinKeyId?: string;
   readonly newPinLength: number;
   /** The mail with the PIN, sealed; absent when no mail carries the change (a PIN the user or admin chose). */
   readonly sealedMail?: Buffer;
@@ -89,6 +91,24 @@ export interface AuditEvent {
 export interface StoredAuditEvent extends AuditEvent {
   readonly id: number;
 }
+
+/** A stored verifier and the server key it was made under (docs/secret-rotation.md). */
+export interface KeyedVerifier {
+  readonly verifier: Buffer;
+  readonly keyId: string;
+}
+
+/** How many verifiers each server key id still protects: what `umpin secret status` shows and `retire` checks. */
+export interface VerifierKeyCounts {
+  readonly passwords: Readonly<Record<string, number>>;
+  readonly pins: Readonly<Record<string, number>>;
+  readonly history: Readonly<Record<string, number>>;
+  readonly pending: Readonly<Record<string, number>>;
+  /** Active API keys only: a revoked key is never checked again. */
+  readonly apiKeys: Readonly<Record<string, number>>;
+}
+
+export type RebindKeyResult = 'rebound' | 'conflict';
 
 export type BindKeyResult = { readonly status: 'bound' | 'matched' } | { readonly status: 'mismatch'; readonly expected: string };
 
@@ -127,9 +147,22 @@ export interface PinStore {
   bindServerKey(keyId: string): Promise<BindKeyResult>;
   /** The key id this database was bound to, if any. */
   findServerKeyId(): Promise<string | undefined>;
+  /**
+   * Secret rotation, in one transaction: the database is bound to `to` only if it is still bound to
+   * `from` (else 'conflict' and nothing changes); every sealed mail of a pending change is replaced by
+   * `reseal(id, sealed)`; `audit` is written.
+   */
+  rebindServerKey(from: string, to: string, reseal: (id: string, sealed: Buffer) => Buffer, audit: AuditEvent): Promise<RebindKeyResult>;
+  /** Every sealed mail of a pending change, to tell which keys they need. */
+  listSealedMail(): Promise<Array<{ readonly id: string; readonly sealedMail: Buffer }>>;
+  countVerifiersByKey(): Promise<VerifierKeyCounts>;
 
-  addUser(login: string, passwordVerifier: string, now: Date): Promise<boolean>;
+  /** `keyId`: the server key the verifier was made under; the key the database is bound to when absent. */
+  addUser(login: string, passwordVerifier: string, now: Date, keyId?: string): Promise<boolean>;
   findPasswordVerifier(login: string): Promise<string | undefined>;
+  findPassword(login: string): Promise<{ verifier: string; keyId: string } | undefined>;
+  /** Re-hash on use: replaces the verifier only if it is still `previous` (no password change in between). */
+  replacePasswordVerifier(login: string, previous: string, next: { verifier: string; keyId: string }, now: Date): Promise<boolean>;
 
   findPolicy(name: string): Promise<PinPolicy | undefined>;
   listPolicies(): Promise<PinPolicy[]>;
@@ -157,7 +190,11 @@ export interface PinStore {
   /** The current PIN's verifier (if any) first, then the history's, newest first. */
   findRememberedPinVerifiers(login: string): Promise<Buffer[]>;
   /** The current PIN's verifier alone: a phone logon compares with nothing else, so it need not read the history. */
-  findActivePinVerifier(login: string): Promise<Buffer | undefined>;
+  findActivePinVerifier(login: string): Promise<KeyedVerifier | undefined>;
+  /** As findRememberedPinVerifiers, each with its key id. */
+  findKeyedPinVerifiers(login: string): Promise<KeyedVerifier[]>;
+  /** Re-hash on use: the same PIN under another key; only if the active verifier is still `previous`. */
+  replaceActivePinVerifier(login: string, previous: Buffer, next: KeyedVerifier): Promise<boolean>;
 
   /** False when another change of the same mailbox is pending. */
   beginPinChange(change: PendingPinChange, now: Date): Promise<boolean>;
@@ -189,8 +226,12 @@ export interface PinStore {
   listQueuedMail(now: Date): Promise<QueuedMail[]>;
   countPendingPinChanges(login?: string): Promise<number>;
 
-  addApiKey(key: { id: string; name: string; verifier: Buffer }, now: Date): Promise<boolean>;
-  findApiKeyVerifier(id: string): Promise<Buffer | undefined>;
+  /** `keyId`: the server key the HMAC was made under; the key the database is bound to when absent. */
+  addApiKey(key: { id: string; name: string; verifier: Buffer; keyId?: string }, now: Date): Promise<boolean>;
+  /** An active key's verifier; undefined for an unknown or revoked one. */
+  findApiKeyVerifier(id: string): Promise<KeyedVerifier | undefined>;
+  /** Re-hash on use: only if the active key's verifier is still `previous`. */
+  replaceApiKeyVerifier(id: string, previous: Buffer, next: KeyedVerifier): Promise<boolean>;
   listApiKeys(): Promise<ApiKeyRecord[]>;
   revokeApiKey(name: string, now: Date): Promise<boolean>;
 

@@ -13,6 +13,8 @@ export interface MetaTable {
 export interface UserTable {
   login: string;
   password_verifier: string;
+  /** The server key the verifier was made under (its pepper). */
+  password_key_id: string;
   created_at: string;
   updated_at: string;
 }
@@ -43,6 +45,8 @@ export interface MailboxTable {
   pin_salt: Buffer;
   pin_length: number | null;
   pin_verifier: Buffer | null;
+  /** The server key `pin_verifier` was made under; null with it. */
+  pin_key_id: string | null;
   pin_set_at: string | null;
   pin_expired: number;
   first_time_user: number;
@@ -57,6 +61,7 @@ export interface PinHistoryTable {
   id: Generated<number>;
   login: string;
   pin_verifier: Buffer;
+  key_id: string;
   retired_at: string;
 }
 
@@ -65,6 +70,7 @@ export interface PendingPinChangeTable {
   login: string;
   reason: string;
   new_pin_verifier: Buffer;
+  new_pin_key_id: string;
   /** The mail with the PIN, AES-GCM sealed; null once handed off or abandoned. */
   sealed_mail: Buffer | null;
   base_generation: number;
@@ -94,6 +100,8 @@ export interface ApiKeyTable {
   name: string;
   /** HMAC-SHA256 of the key's secret part under the pepper; the key itself is shown once. */
   verifier: Buffer;
+  /** The server key the HMAC was made under. */
+  key_id: string;
   created_at: string;
   revoked_at: string | null;
 }

@@ -324,7 +324,7 @@ for (const engine of ENGINES) {
         { hasPin: true, pinLength: 7, pinSetAt: at(2), pinExpired: false, lockedOut: true, failedLogons: 2, firstTimeUser: false, pinGeneration: 1 },
       );
       assert.deepEqual(await store.findRememberedPinVerifiers('alice'), [Buffer.from('verifier-c1')]);
-      assert.deepEqual(await store.findActivePinVerifier('alice'), Buffer.from('verifier-c1'));
+      assert.deepEqual(await store.findActivePinVerifier('alice'), { verifier: Buffer.from('verifier-c1'), keyId: '' }, 'no key bound, none named: no key id');
       assert.equal(await store.countPendingPinChanges(), 0);
       assert.deepEqual(await store.listAudit({}), [{ id: 1, ...auditEvent('pin.reset', 'alice', at(2), { to: 'alice@example.com' }) }]);
 
@@ -351,7 +351,7 @@ for (const engine of ENGINES) {
       assert.deepEqual(await store.findRememberedPinVerifiers('alice'), ['a5', 'a4', 'a3'].map((id) => Buffer.from(`verifier-${id}`)));
       assert.deepEqual(await store.findRememberedPinVerifiers('bob'), [Buffer.from('verifier-b5')]);
       assert.deepEqual(await store.findRememberedPinVerifiers('nobody'), []);
-      assert.deepEqual(await store.findActivePinVerifier('alice'), Buffer.from('verifier-a5'), 'the active one, not the history');
+      assert.deepEqual(await store.findActivePinVerifier('alice'), { verifier: Buffer.from('verifier-a5'), keyId: '' }, 'the active one, not the history');
       assert.equal(await store.findActivePinVerifier('nobody'), undefined);
     });
 
@@ -426,7 +426,7 @@ for (const engine of ENGINES) {
       assert.equal(await store.addApiKey({ id: 'k2', name: 'pbx', verifier }, T0), false, 'the name is taken');
       assert.equal(await store.addApiKey({ id: 'k1', name: 'other', verifier }, T0), false, 'the id is taken');
       assert.equal(await store.addApiKey({ id: 'k3', name: 'Agent', verifier: Buffer.alloc(0) }, at(1)), true);
-      assert.deepEqual(await store.findApiKeyVerifier('k1'), verifier);
+      assert.deepEqual(await store.findApiKeyVerifier('k1'), { verifier, keyId: '' });
       assert.equal(await store.findApiKeyVerifier('nope'), undefined);
       assert.deepEqual(await store.listApiKeys(), [
         { id: 'k3', name: 'Agent', createdAt: at(1), revokedAt: null },
@@ -444,7 +444,81 @@ for (const engine of ENGINES) {
         { id: 'k3', name: 'Agent', createdAt: at(1), revokedAt: null },
         { id: 'k4', name: 'pbx', createdAt: at(4), revokedAt: null },
       ]);
-      assert.deepEqual(await store.findApiKeyVerifier('k4'), verifier);
+      assert.deepEqual(await store.findApiKeyVerifier('k4'), { verifier, keyId: '' });
+    });
+
+    it('records the server key each verifier was made under, the bound key when none is named, and keeps it into the history', async (t) => {
+      const store = await openStore(t);
+      await store.bindServerKey('k-old');
+      assert.equal(await store.addUser('alice', '$argon2id$alice', T0), true);
+      assert.equal(await store.addUser('bob', '$argon2id$bob', T0, 'k-new'), true);
+      assert.deepEqual(await store.findPassword('alice'), { verifier: '$argon2id$alice', keyId: 'k-old' });
+      assert.deepEqual(await store.findPassword('bob'), { verifier: '$argon2id$bob', keyId: 'k-new' });
+      assert.equal(await store.findPassword('nobody'), undefined);
+
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      await store.createMailbox(newMailbox('bob', '200'), T0);
+      await activate(store, 'c1', 'alice', at(1));
+      await activate(store, 'c2', 'alice', at(2), { newPinKeyId: 'k-new' });
+      assert.deepEqual(await store.findKeyedPinVerifiers('alice'), [
+        { verifier: Buffer.from('verifier-c2'), keyId: 'k-new' }, { verifier: Buffer.from('verifier-c1'), keyId: 'k-old' },
+      ], 'the retired verifier keeps its key in the history');
+      assert.deepEqual(await store.findKeyedPinVerifiers('bob'), [], 'no PIN yet');
+      assert.equal(await store.beginPinChange(pinChange('c3', 'bob', { newPinKeyId: 'k-new' }), at(3)), true);
+      const verifier = randomBytes(32);
+      assert.equal(await store.addApiKey({ id: 'k1', name: 'pbx', verifier, keyId: 'k-old' }, T0), true);
+      assert.equal(await store.addApiKey({ id: 'k2', name: 'gone', verifier }, T0), true);
+      await store.revokeApiKey('gone', at(1));
+      assert.deepEqual(await store.findApiKeyVerifier('k1'), { verifier, keyId: 'k-old' });
+      assert.deepEqual(await store.countVerifiersByKey(), {
+        passwords: { 'k-old': 1, 'k-new': 1 }, pins: { 'k-new': 1 }, history: { 'k-old': 1 }, pending: { 'k-new': 1 }, apiKeys: { 'k-old': 1 },
+      }, 'a mailbox without a PIN and a revoked API key use no key');
+    });
+
+    it('re-hashes a verifier only while it is still the one that was checked', async (t) => {
+      const store = await openStore(t);
+      await store.bindServerKey('k-old');
+      await store.addUser('alice', '$argon2id$alice', T0);
+      assert.equal(await store.replacePasswordVerifier('alice', '$argon2id$stale', { verifier: '$argon2id$x', keyId: 'k-new' }, at(1)), false);
+      assert.deepEqual(await store.findPassword('alice'), { verifier: '$argon2id$alice', keyId: 'k-old' }, 'a stale verifier replaces nothing');
+      assert.equal(await store.replacePasswordVerifier('alice', '$argon2id$alice', { verifier: '$argon2id$new', keyId: 'k-new' }, at(1)), true);
+      assert.deepEqual(await store.findPassword('alice'), { verifier: '$argon2id$new', keyId: 'k-new' });
+
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      await activate(store, 'c1', 'alice', at(1));
+      const before = await store.findMailbox('alice');
+      assert.equal(await store.replaceActivePinVerifier('alice', Buffer.from('verifier-other'), { verifier: Buffer.from('re'), keyId: 'k-new' }), false);
+      assert.deepEqual(await store.findActivePinVerifier('alice'), { verifier: Buffer.from('verifier-c1'), keyId: 'k-old' });
+      assert.equal(await store.replaceActivePinVerifier('alice', Buffer.from('verifier-c1'), { verifier: Buffer.from('re'), keyId: 'k-new' }), true);
+      assert.deepEqual(await store.findActivePinVerifier('alice'), { verifier: Buffer.from('re'), keyId: 'k-new' });
+      assert.deepEqual(await store.findMailbox('alice'), before, 'the same PIN: no new generation, nothing else changed');
+
+      const verifier = randomBytes(32);
+      await store.addApiKey({ id: 'k1', name: 'pbx', verifier }, T0);
+      assert.equal(await store.replaceApiKeyVerifier('k1', randomBytes(32), { verifier: Buffer.from('re'), keyId: 'k-new' }), false);
+      assert.equal(await store.replaceApiKeyVerifier('k1', verifier, { verifier: Buffer.from('re'), keyId: 'k-new' }), true);
+      assert.deepEqual(await store.findApiKeyVerifier('k1'), { verifier: Buffer.from('re'), keyId: 'k-new' });
+      await store.revokeApiKey('pbx', at(2));
+      assert.equal(await store.replaceApiKeyVerifier('k1', Buffer.from('re'), { verifier, keyId: 'k-x' }), false, 'a revoked key is not brought back');
+    });
+
+    it('rebinds the server key only from the key it is bound to, re-sealing every sealed mail in the same transaction', async (t) => {
+      const store = await openStore(t);
+      await store.bindServerKey('k1');
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      await store.createMailbox(newMailbox('bob', '200'), T0);
+      await store.beginPinChange(queuedChange('m1', 'alice'), T0);
+      await store.beginPinChange(pinChange('quiet', 'bob', { sealedMail: undefined }), T0);
+      const reseal = (id: string, sealed: Buffer) => Buffer.concat([sealed, Buffer.from(`+${id}`)]);
+      assert.equal(await store.rebindServerKey('k0', 'k2', reseal, auditEvent('secret.rotate', null)), 'conflict');
+      assert.equal(await store.findServerKeyId(), 'k1');
+      assert.deepEqual(await store.listSealedMail(), [{ id: 'm1', sealedMail: Buffer.from('sealed-m1') }], 'nothing re-sealed');
+      assert.deepEqual(await store.listAudit({}), [], 'nor audited');
+      assert.equal(await store.rebindServerKey('k1', 'k2', reseal, auditEvent('secret.rotate', null, at(1), { from: 'k1', to: 'k2' })), 'rebound');
+      assert.equal(await store.findServerKeyId(), 'k2');
+      assert.deepEqual(await store.bindServerKey('k2'), { status: 'matched' });
+      assert.deepEqual(await store.listSealedMail(), [{ id: 'm1', sealedMail: Buffer.from('sealed-m1+m1') }]);
+      assert.deepEqual(await store.listAudit({}), [{ id: 1, ...auditEvent('secret.rotate', null, at(1), { from: 'k1', to: 'k2' }) }]);
     });
 
     it('appends audit events and lists them oldest first, by login, since a time, and the newest `limit`', async (t) => {

@@ -3,6 +3,8 @@
  * a header line, then one record per row, each with its `type` and the row's columns by their
  * column names. Verifiers move as they are (binary columns as base64), so no PIN, password or
  * API key changes; they verify only under the same server secret, which the header names by key id.
+ * Each verifier carries the id of the server key it was made under (KEY_ID_COLUMNS); an export made
+ * before keys could be rotated lacks those fields, and its verifiers are all under the header's key.
  *
  * This works on the tables through Kysely rather than through the PinStore: it is a copy of rows,
  * not an operation in the service's words, and the PinStore stays narrow.
@@ -53,18 +55,18 @@ const RECORD_KINDS = {
       logon_failures_before_pin_reset: intOrNull, max_logon_attempts: intOrNull, reset_pin_text: text, um_enabled_text: text,
     },
   },
-  user: { table: 'users', orderBy: 'login', columns: { login: text, password_verifier: text, created_at: text, updated_at: text } },
+  user: { table: 'users', orderBy: 'login', columns: { login: text, password_verifier: text, password_key_id: text, created_at: text, updated_at: text } },
   mailbox: {
     table: 'mailboxes',
     orderBy: 'login',
     columns: {
       login: text, email: text, notify_email: textOrNull, extension: text, language: text, policy_name: text, first_name: text, last_name: text,
-      pin_salt: bytes, pin_verifier: bytesOrNull, pin_length: intOrNull, pin_set_at: textOrNull, pin_expired: int, first_time_user: int,
+      pin_salt: bytes, pin_verifier: bytesOrNull, pin_key_id: textOrNull, pin_length: intOrNull, pin_set_at: textOrNull, pin_expired: int, first_time_user: int,
       locked_out: int, failed_logons: int, pin_generation: int, created_at: text,
     },
   },
-  'pin-history': { table: 'pin_history', orderBy: 'id', columns: { login: text, pin_verifier: bytes, retired_at: text } },
-  'api-key': { table: 'api_keys', orderBy: 'id', columns: { id: text, name: text, verifier: bytes, created_at: text, revoked_at: textOrNull } },
+  'pin-history': { table: 'pin_history', orderBy: 'id', columns: { login: text, pin_verifier: bytes, key_id: text, retired_at: text } },
+  'api-key': { table: 'api_keys', orderBy: 'id', columns: { id: text, name: text, verifier: bytes, key_id: text, created_at: text, revoked_at: textOrNull } },
   audit: {
     table: 'audit_events',
     orderBy: 'id',
@@ -73,6 +75,15 @@ const RECORD_KINDS = {
 } as const satisfies Readonly<Record<string, RecordKind>>;
 
 export type RecordType = keyof typeof RECORD_KINDS;
+
+/**
+ * Each record type's verifier key id column. Added without a version bump (version 1 files from before
+ * rotation lack them, and still import: see parseRecordLine); an older umpin refuses a newer file by
+ * naming the field it does not know.
+ */
+const KEY_ID_COLUMNS: Readonly<Partial<Record<RecordType, string>>> = {
+  user: 'password_key_id', mailbox: 'pin_key_id', 'pin-history': 'key_id', 'api-key': 'key_id',
+};
 export const RECORD_TYPES = Object.keys(RECORD_KINDS) as RecordType[];
 export type RecordCounts = Readonly<Record<RecordType, number>>;
 
@@ -233,7 +244,7 @@ export async function importRecords(db: Kysely<Database>, header: ExportHeader, 
     let done = 0;
     for await (const line of lines) {
       lineNumber += 1;
-      const { type, row } = parseRecordLine(line, lineNumber);
+      const { type, row } = parseRecordLine(line, lineNumber, header);
       await insertRecord(tables, type, row, lineNumber);
       counts[type] += 1;
       done += 1;
@@ -285,7 +296,7 @@ async function checkEmptyTarget(tables: AnyDatabase, header: ExportHeader): Prom
   }
 }
 
-function parseRecordLine(line: string, lineNumber: number): { type: RecordType; row: AnyRow } {
+function parseRecordLine(line: string, lineNumber: number, header: ExportHeader): { type: RecordType; row: AnyRow } {
   const refuse = (why: string): never => {
     throw new TransferRefused(`Line ${lineNumber} is not a valid export record (${why}); ${NOTHING_IMPORTED}. Export again, and do not edit the file.`);
   };
@@ -296,7 +307,13 @@ function parseRecordLine(line: string, lineNumber: number): { type: RecordType; 
   const unknown = Object.keys(record).filter((name) => name !== 'type' && !Object.hasOwn(columns, name));
   if (unknown.length > 0) refuse(`unknown field ${JSON.stringify(unknown[0])}`);
   const row: AnyRow = {};
+  const keyIdColumn = KEY_ID_COLUMNS[type as RecordType];
   for (const [name, column] of Object.entries(columns)) {
+    if (name === keyIdColumn && !Object.hasOwn(record, name)) {
+      // Made before rotation existed: under the one key the source was bound to. A mailbox without a PIN has no key.
+      row[name] = type === 'mailbox' && record.pin_verifier === null ? null : (header.keyId ?? '');
+      continue;
+    }
     if (!Object.hasOwn(record, name)) refuse(`"${name}" is missing`);
     const value = decodeValue(record[name], column);
     if (value === INVALID) refuse(`"${name}" is not ${describeColumn(column)}`);
