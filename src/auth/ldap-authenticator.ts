@@ -92,11 +92,13 @@ export function ldapAuthenticator(config: LdapConfig, realm: string, log: Direct
   };
 }
 
-async function findOneEntry(client: Client, settings: LdapConfig, login: string, log: DirectoryLog): Promise<Entry | undefined> {
+async function findOneEntry(
+  client: Client, settings: LdapConfig, login: string, log: DirectoryLog, attributes: readonly string[] = [settings.loginAttribute],
+): Promise<Entry | undefined> {
   const { searchEntries } = await client.search(settings.baseDn, {
     scope: 'sub',
     filter: new EqualityFilter({ attribute: settings.loginAttribute, value: login }),
-    attributes: [settings.loginAttribute],
+    attributes: [...attributes],
     derefAliases: 'never',
     // Two are enough to know the login is ambiguous.
     sizeLimit: 2,
@@ -115,12 +117,64 @@ async function findOneEntry(client: Client, settings: LdapConfig, login: string,
  * the mailbox "alice". Of several values, the one the login spells.
  */
 function canonicalLogin(entry: Entry, attribute: string, login: string): string | undefined {
-  const key = Object.keys(entry).find((name) => name.toLowerCase() === attribute.toLowerCase());
-  const raw = key === undefined ? undefined : entry[key];
-  const values = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v));
+  const values = attributeValues(entry, attribute);
   if (values.length === 1) return values[0];
   const fold = (s: string) => s.normalize('NFC').trim().replace(/\s+/g, ' ').toLowerCase();
   return values.find((value) => fold(value) === fold(login));
+}
+
+/** An entry's values of `attribute` as text; attribute names are case-insensitive in LDAP. */
+function attributeValues(entry: Entry, attribute: string): string[] {
+  const key = Object.keys(entry).find((name) => name.toLowerCase() === attribute.toLowerCase());
+  const raw = key === undefined ? undefined : entry[key];
+  return (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v));
+}
+
+/** What the directory says about a user, for `umpin mailbox enable --from-directory`. */
+export interface DirectoryUser {
+  readonly login: string;
+  readonly mail: string | undefined;
+  readonly extension: string | undefined;
+}
+
+/**
+ * Looks a login up as the service account (or anonymously) and reads its
+ * mail and extension attributes; undefined when no single entry matches.
+ * A directory that does not answer is the same ServerBusy as at sign-in.
+ */
+export async function lookupDirectoryUser(config: LdapConfig, login: string, log: DirectoryLog): Promise<DirectoryUser | undefined> {
+  const settings = Object.freeze({ ...config });
+  const servicePassword = settings.bindPasswordFile === undefined ? undefined : readBindPassword(settings.bindPasswordFile);
+  const tlsOptions = directoryTlsOptions(settings);
+  const client = new Client({
+    url: settings.url,
+    timeout: settings.timeoutMs,
+    connectTimeout: settings.timeoutMs,
+    ...(settings.url.startsWith('ldaps:') ? { tlsOptions } : {}),
+  });
+  let phase: Phase = 'connect';
+  const lookUp = async (): Promise<DirectoryUser | undefined> => {
+    if (settings.startTls) await client.startTLS({ ...tlsOptions });
+    if (settings.bindDn !== undefined && servicePassword !== undefined) {
+      phase = 'service-bind';
+      await client.bind(settings.bindDn, servicePassword);
+    }
+    phase = 'search';
+    const entry = await findOneEntry(client, settings, login, log, [settings.loginAttribute, settings.mailAttribute, settings.extensionAttribute]);
+    if (entry === undefined) return undefined;
+    const canonical = canonicalLogin(entry, settings.loginAttribute, login);
+    if (canonical === undefined) return undefined;
+    return { login: canonical, mail: attributeValues(entry, settings.mailAttribute)[0], extension: attributeValues(entry, settings.extensionAttribute)[0] };
+  };
+  try {
+    return await withDeadline(lookUp(), settings.timeoutMs);
+  } catch (error) {
+    const failure = classify(error, phase, settings, '', log);
+    if (failure instanceof AuthenticationFailed) return undefined; // several entries matched: no one user
+    throw failure;
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
 }
 
 function refuse(realm: string): never {

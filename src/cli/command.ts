@@ -34,7 +34,7 @@ export class UsageError extends Error {}
 /** The command ran but did not do all it was asked (a batch with failed lines); exit code 1. */
 export class CommandFailed extends Error {}
 
-const cliLogger = {
+export const cliLogger = {
   info: () => undefined,
   warn: (object: object, message?: string) => console.error(`warning: ${message ?? ''}`, JSON.stringify(object)),
   error: (object: object, message?: string) => console.error(`error: ${message ?? ''}`, JSON.stringify(object)),

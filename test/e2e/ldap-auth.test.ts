@@ -14,7 +14,7 @@ import { AuthenticationFailed, ServerBusy } from '../../src/errors.ts';
 import { MESSAGES_NS } from '../../src/soap/namespaces.ts';
 import { renderFault, renderResetPinResponse } from '../../src/soap/render.ts';
 import {
-  REQUEST_XML, isActivePin, listMailFiles, newPinMails, postSoap, provisionMailbox, snapshotState, startTestService, type SoapCall, type TestService,
+  REQUEST_XML, isActivePin, listMailFiles, newPinMails, postSoap, provisionMailbox, runUmpin, snapshotState, startTestService, type SoapCall, type TestService,
 } from '../support/service.ts';
 import {
   BASE_DN, DIRECTORY_USERS, SERVICE_DN, SERVICE_PASSWORD, freePort, startSilentServer, startSlapd, userDn, type Slapd,
@@ -234,5 +234,53 @@ describe('a directory that is down or silent: a 503 within the timeout, not a ha
     const url = slapd.url;
     await slapd.stop();
     await assertUnavailableTwice(url);
+  });
+});
+
+describe('umpin mailbox enable --from-directory (the mail and extension attributes)', () => {
+  let slapd: Slapd;
+  let service: TestService;
+
+  before(async () => {
+    slapd = await startSlapd();
+    service = await startTestService({
+      UMPIN_LDAP_URL: slapd.url, UMPIN_LDAP_BASE_DN: BASE_DN, UMPIN_LDAP_BIND_DN: SERVICE_DN, UMPIN_LDAP_BIND_PASSWORD_FILE: passwordFile,
+    });
+  });
+  after(async () => {
+    await service?.close();
+    await slapd?.stop();
+  });
+
+  const mailboxJson = async (login: string) => JSON.parse((await service.umpin(['mailbox', 'show', login, '--json'])).stdout) as { email: string; extension: string };
+
+  it("takes the address and extension from the login's entry; the welcome mail goes there and the user signs in with the directory password", async () => {
+    const enabled = await service.umpin(['mailbox', 'enable', 'alice', '--from-directory']);
+    assert.equal(enabled.code, 0, enabled.stderr);
+    assert.match(enabled.stdout, /^Enabled alice for voice mail; .*alice@example\.com/);
+    const alice = await mailboxJson('alice');
+    assert.deepEqual([alice.email, alice.extension], ['alice@example.com', '36001']);
+    await assertResetWorks(service, 'alice', ALICE_PASSWORD, 'alice', 'alice@example.com');
+  });
+
+  it('an option given on the command line wins over the directory', async () => {
+    const enabled = await service.umpin(['mailbox', 'enable', 'bob', '--from-directory', '--extension', '4242']);
+    assert.equal(enabled.code, 0, enabled.stderr);
+    const bob = await mailboxJson('bob');
+    assert.deepEqual([bob.email, bob.extension], ['bob@example.com', '4242']);
+  });
+
+  it('a login the directory does not know is refused (exit 1), saying what to do, and nothing is enabled', async () => {
+    const refused = await service.umpin(['mailbox', 'enable', 'mallory', '--from-directory']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /no single entry whose uid is "mallory".*give --email and --extension instead/);
+    assert.equal((await service.umpin(['mailbox', 'show', 'mallory'])).code, 1);
+  });
+
+  it('without a directory configured it is a configuration error (exit 2) naming UMPIN_LDAP_URL', async () => {
+    const env = Object.fromEntries(Object.entries(service.env).filter(([name]) => !name.startsWith('UMPIN_LDAP_')));
+    const refused = await runUmpin(['mailbox', 'enable', 'carol', '--from-directory'], env);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /UMPIN_LDAP_URL: --from-directory needs a directory/);
   });
 });

@@ -2,7 +2,8 @@
 import { disableMailbox, enableMailbox, listMailboxes, setMailbox, showMailbox, type MailboxRequest } from '../../operations/admin.ts';
 import { isPinExpired } from '../../pin/index.ts';
 import type { MailboxState } from '../../store/index.ts';
-import { UsageError, describeMailOutcome, print, requireOption, stringOption, withServices, type Command, type ParsedArgs } from '../command.ts';
+import { loadConfig, ConfigError } from '../../config.ts';
+import { CommandFailed, UsageError, cliLogger, describeMailOutcome, print, requireOption, stringOption, withServices, type Command, type ParsedArgs } from '../command.ts';
 import { formatFields, formatTable, yesNo } from '../io.ts';
 
 const MAILBOX_OPTIONS = {
@@ -14,6 +15,8 @@ const MAILBOX_OPTIONS = {
   'last-name': { type: 'string' },
   'notify-email': { type: 'string' },
 } as const;
+
+const ENABLE_OPTIONS = { ...MAILBOX_OPTIONS, 'from-directory': { type: 'boolean' } } as const;
 
 const MAILBOX_OPTIONS_HELP = `  --email <address>        the mailbox's e-mail address; PIN mails go here
   --extension <digits>     the phone extension, 1 to 20 digits, unique
@@ -37,6 +40,26 @@ function mailboxRequest(options: ParsedArgs['options']): MailboxRequest {
     notifyEmail: notifyEmail === '' ? null : notifyEmail,
   };
   return Object.fromEntries(Object.entries(request).filter(([, v]) => v !== undefined)) as MailboxRequest;
+}
+
+/**
+ * `--from-directory`: the e-mail address and extension the directory holds
+ * for the login (UMPIN_LDAP_MAIL_ATTRIBUTE, UMPIN_LDAP_EXTENSION_ATTRIBUTE),
+ * unless given on the command line. A telephone number written with spaces,
+ * dashes, dots, parentheses or a leading + becomes its digits.
+ */
+async function withDirectoryDefaults(login: string, request: MailboxRequest): Promise<MailboxRequest> {
+  const { ldap } = loadConfig();
+  if (ldap === undefined) throw new ConfigError('UMPIN_LDAP_URL', '--from-directory needs a directory; set UMPIN_LDAP_URL and UMPIN_LDAP_BASE_DN.');
+  const { lookupDirectoryUser } = await import('../../auth/ldap-authenticator.ts');
+  const user = await lookupDirectoryUser(ldap, login, cliLogger);
+  if (user === undefined) throw new CommandFailed(`The directory has no single entry whose ${ldap.loginAttribute} is "${login}"; check the login, or give --email and --extension instead of --from-directory.`);
+  if (user.login !== login) throw new CommandFailed(`The directory spells this login "${user.login}"; enable that login, which is the one sign-ins arrive as.`);
+  const email = request.email ?? user.mail;
+  if (email === undefined) throw new CommandFailed(`The directory entry of ${login} has no ${ldap.mailAttribute}; give --email.`);
+  const extension = request.extension ?? user.extension?.replace(/^\+|[\s().-]/g, '');
+  if (extension === undefined || extension === '') throw new CommandFailed(`The directory entry of ${login} has no ${ldap.extensionAttribute}; give --extension.`);
+  return { ...request, email, extension };
 }
 
 /** A mailbox as --json shows it: never the salt; pinExpired is what the next phone logon will find. */
@@ -81,23 +104,34 @@ function describeMailbox(mailbox: ReturnType<typeof mailboxJson>): string {
 export const MAILBOX_COMMANDS: readonly Command[] = [
   {
     name: 'mailbox enable',
-    usage: 'umpin mailbox enable <login> --email <address> --extension <digits> [--language <tag>] [--policy <name>] [--first-name <name>] [--last-name <name>] [--notify-email <address>]',
+    usage: 'umpin mailbox enable <login> (--email <address> --extension <digits> | --from-directory) [--language <tag>] [--policy <name>] [--first-name <name>] [--last-name <name>] [--notify-email <address>]',
     summary: 'enable a mailbox for voice mail and mail its first PIN (Enable-UMMailbox)',
     help: `Like Enable-UMMailbox: the mailbox is linked to a PIN policy (default: "default"),
 gets a generated PIN that obeys it, and the PIN is mailed in a welcome message.
 The PIN takes effect only once that mail is handed off. If the mail fails, run
 the same command again to send a new one.
 Options:
-${MAILBOX_OPTIONS_HELP}`,
-    examples: ['umpin mailbox enable alice --email alice@example.com --extension 36697 --first-name Alice --last-name Smith'],
-    options: MAILBOX_OPTIONS,
+${MAILBOX_OPTIONS_HELP}
+  --from-directory         take --email and --extension from the LDAP directory
+                           (UMPIN_LDAP_*: the mail and extension attributes of
+                           the login's entry); either option given still wins`,
+    examples: [
+      'umpin mailbox enable alice --email alice@example.com --extension 36697 --first-name Alice --last-name Smith',
+      'umpin mailbox enable alice --from-directory --policy sales',
+    ],
+    options: ENABLE_OPTIONS,
     positionals: { min: 1, max: 1 },
     async run({ positionals, options }) {
       const login = positionals[0] as string;
-      const email = requireOption(options, 'email');
-      requireOption(options, 'extension');
-      const outcome = await withServices((services) => enableMailbox(services, login, mailboxRequest(options)));
-      const to = stringOption(options, 'notify-email') || email;
+      let request = mailboxRequest(options);
+      if (options['from-directory'] === true) {
+        request = await withDirectoryDefaults(login, request);
+      } else {
+        requireOption(options, 'email');
+        requireOption(options, 'extension');
+      }
+      const outcome = await withServices((services) => enableMailbox(services, login, request));
+      const to = request.notifyEmail || (request.email ?? '');
       print(`Enabled ${login} for voice mail; ${describeMailOutcome(outcome, 'welcome mail', to)}.`);
     },
   },
