@@ -32,7 +32,7 @@ export async function addUser(services: Services, login: string, password: strin
   validateLogin(login);
   if (password.length === 0) throw new InvalidArgument('The password is empty; pipe it on standard input with --password-stdin.');
   const verifier = await services.kdf.hashPassword(password);
-  if (!(await services.store.addUser(login, verifier, services.now()))) {
+  if (!(await services.store.addUser(login, verifier, services.now(), services.kdf.currentKeyId))) {
     throw new InvalidArgument(`The user "${login}" exists already.`);
   }
   await audit(services, 'user.add', login);

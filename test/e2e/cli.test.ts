@@ -176,7 +176,7 @@ describe('umpin CLI', () => {
         enable('--email', 'bob@example.com', '--extension', '36698', '--policy', 'nosuch'),
         enable('--email', 'bob@example.com', '--extension', '36698', '--language', '!!'),
       ]);
-      assertRun(noEmail, 2, { stderr: /^umpin mailbox enable: --email is required\.\nUsage: umpin mailbox enable <login> --email <address>/ });
+      assertRun(noEmail, 2, { stderr: /^umpin mailbox enable: --email is required\.\nUsage: umpin mailbox enable <login> \(--email <address>/ });
       assertRun(extension, 1, { stderr: 'umpin mailbox enable: --extension "12ab" must be 1 to 20 digits.' });
       assertRun(policy, 1, { stderr: 'umpin mailbox enable: There is no policy "nosuch"; list them with: umpin policy show' });
       assertRun(language, 1, { stderr: /^umpin mailbox enable: --language "!!" is not a language tag/ });
