@@ -18,7 +18,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { Client, EqualityFilter, ResultCodeError, type Entry } from 'ldapts';
 import { ConfigError, type LdapConfig } from '../config.ts';
 import { AuthenticationFailed, ServerBusy } from '../errors.ts';
-import type { Authenticator, Caller } from './authenticate.ts';
+import type { Authenticator } from './authenticate.ts';
 
 /** What the authenticator tells the operator; pino satisfies it. Never given a password. */
 export interface DirectoryLog {
@@ -43,9 +43,8 @@ const SIZE_LIMIT_EXCEEDED = 4;
 type Phase = 'connect' | 'service-bind' | 'search' | 'user-bind';
 
 export function ldapAuthenticator(config: LdapConfig, realm: string, log: DirectoryLog): Authenticator {
-  const settings = Object.freeze({ ...config });
-  const servicePassword = settings.bindPasswordFile === undefined ? undefined : readBindPassword(settings.bindPasswordFile);
-  const tlsOptions = directoryTlsOptions(settings);
+  const directory = openDirectory(config, log);
+  const { settings } = directory;
   // Not an entry anyone can hold: the unknown-login path binds here, so it costs the round trip a wrong password costs.
   const decoyDn = `cn=umpin-no-such-entry-${randomBytes(8).toString('hex')},${settings.baseDn}`;
 
@@ -55,41 +54,90 @@ export function ldapAuthenticator(config: LdapConfig, realm: string, log: Direct
       const { login, password } = credentials;
       // RFC 4513 §5.1.2: a simple bind with a DN and an empty password is an unauthenticated bind, which "succeeds".
       if (password === '') refuse(realm);
-      const client = new Client({
-        url: settings.url,
-        timeout: settings.timeoutMs,
-        connectTimeout: settings.timeoutMs,
-        // ldapts speaks TLS from the first byte whenever tlsOptions is given, so only ldaps:// gets them here.
-        ...(settings.url.startsWith('ldaps:') ? { tlsOptions } : {}),
-      });
-      let phase: Phase = 'connect';
-      const signIn = async (): Promise<Caller> => {
-        if (settings.startTls) await client.startTLS({ ...tlsOptions });
-        if (settings.bindDn !== undefined && servicePassword !== undefined) {
-          phase = 'service-bind';
-          await client.bind(settings.bindDn, servicePassword);
-        }
-        phase = 'search';
+      return directory.session(realm, async (client, enter) => {
         const entry = await findOneEntry(client, settings, login, log);
+        enter('user-bind');
         if (entry === undefined) {
-          phase = 'user-bind';
           await client.bind(decoyDn, randomBytes(16).toString('base64url')).catch(rethrowUnlessRefused);
           return refuse(realm);
         }
-        phase = 'user-bind';
         await client.bind(entry.dn, password);
         return { login: canonicalLogin(entry, settings.loginAttribute, login) ?? refuse(realm) };
-      };
-      try {
-        return await withDeadline(signIn(), settings.timeoutMs);
-      } catch (error) {
-        throw classify(error, phase, settings, realm, log);
-      } finally {
-        // unbind() also closes the socket, whatever state the session is in.
-        await client.unbind().catch(() => undefined);
-      }
+      });
     },
   };
+}
+
+/** What the directory says about a user, for `umpin mailbox enable --from-directory`. */
+export interface DirectoryUser {
+  readonly login: string;
+  readonly mail: string | undefined;
+  readonly extension: string | undefined;
+}
+
+/**
+ * Looks a login up as the service account (or anonymously) and reads its
+ * mail and extension attributes; undefined when no single entry matches.
+ * A directory that does not answer is the same ServerBusy as at sign-in.
+ */
+export async function lookupDirectoryUser(config: LdapConfig, login: string, log: DirectoryLog): Promise<DirectoryUser | undefined> {
+  const { settings, session } = openDirectory(config, log);
+  try {
+    return await session('', async (client) => {
+      const entry = await findOneEntry(client, settings, login, log, [settings.loginAttribute, settings.mailAttribute, settings.extensionAttribute]);
+      const canonical = entry && canonicalLogin(entry, settings.loginAttribute, login);
+      if (entry === undefined || canonical === undefined) return undefined;
+      return { login: canonical, mail: attributeValues(entry, settings.mailAttribute)[0], extension: attributeValues(entry, settings.extensionAttribute)[0] };
+    });
+  } catch (error) {
+    if (error instanceof AuthenticationFailed) return undefined; // several entries matched: no one user
+    throw error;
+  }
+}
+
+/**
+ * The directory as configured, read once: `session` opens one connection,
+ * upgrades it (StartTLS) and binds the service account as configured, runs
+ * `work` from the search on, within `timeoutMs` as a whole, classifies any
+ * failure (wrong password or directory unavailable) and always unbinds.
+ */
+function openDirectory(config: LdapConfig, log: DirectoryLog) {
+  const settings = Object.freeze({ ...config });
+  const servicePassword = settings.bindPasswordFile === undefined ? undefined : readBindPassword(settings.bindPasswordFile);
+  const tlsOptions = directoryTlsOptions(settings);
+
+  async function session<T>(realm: string, work: (client: Client, enter: (phase: Phase) => void) => Promise<T>): Promise<T> {
+    const client = new Client({
+      url: settings.url,
+      timeout: settings.timeoutMs,
+      connectTimeout: settings.timeoutMs,
+      // ldapts speaks TLS from the first byte whenever tlsOptions is given, so only ldaps:// gets them here.
+      ...(settings.url.startsWith('ldaps:') ? { tlsOptions } : {}),
+    });
+    let phase: Phase = 'connect';
+    const enter = (next: Phase) => {
+      phase = next;
+    };
+    const run = async (): Promise<T> => {
+      if (settings.startTls) await client.startTLS({ ...tlsOptions });
+      if (settings.bindDn !== undefined && servicePassword !== undefined) {
+        enter('service-bind');
+        await client.bind(settings.bindDn, servicePassword);
+      }
+      enter('search');
+      return work(client, enter);
+    };
+    try {
+      return await withDeadline(run(), settings.timeoutMs);
+    } catch (error) {
+      throw classify(error, phase, settings, realm, log);
+    } finally {
+      // unbind() also closes the socket, whatever state the session is in.
+      await client.unbind().catch(() => undefined);
+    }
+  }
+
+  return { settings, session };
 }
 
 async function findOneEntry(
@@ -128,53 +176,6 @@ function attributeValues(entry: Entry, attribute: string): string[] {
   const key = Object.keys(entry).find((name) => name.toLowerCase() === attribute.toLowerCase());
   const raw = key === undefined ? undefined : entry[key];
   return (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v));
-}
-
-/** What the directory says about a user, for `umpin mailbox enable --from-directory`. */
-export interface DirectoryUser {
-  readonly login: string;
-  readonly mail: string | undefined;
-  readonly extension: string | undefined;
-}
-
-/**
- * Looks a login up as the service account (or anonymously) and reads its
- * mail and extension attributes; undefined when no single entry matches.
- * A directory that does not answer is the same ServerBusy as at sign-in.
- */
-export async function lookupDirectoryUser(config: LdapConfig, login: string, log: DirectoryLog): Promise<DirectoryUser | undefined> {
-  const settings = Object.freeze({ ...config });
-  const servicePassword = settings.bindPasswordFile === undefined ? undefined : readBindPassword(settings.bindPasswordFile);
-  const tlsOptions = directoryTlsOptions(settings);
-  const client = new Client({
-    url: settings.url,
-    timeout: settings.timeoutMs,
-    connectTimeout: settings.timeoutMs,
-    ...(settings.url.startsWith('ldaps:') ? { tlsOptions } : {}),
-  });
-  let phase: Phase = 'connect';
-  const lookUp = async (): Promise<DirectoryUser | undefined> => {
-    if (settings.startTls) await client.startTLS({ ...tlsOptions });
-    if (settings.bindDn !== undefined && servicePassword !== undefined) {
-      phase = 'service-bind';
-      await client.bind(settings.bindDn, servicePassword);
-    }
-    phase = 'search';
-    const entry = await findOneEntry(client, settings, login, log, [settings.loginAttribute, settings.mailAttribute, settings.extensionAttribute]);
-    if (entry === undefined) return undefined;
-    const canonical = canonicalLogin(entry, settings.loginAttribute, login);
-    if (canonical === undefined) return undefined;
-    return { login: canonical, mail: attributeValues(entry, settings.mailAttribute)[0], extension: attributeValues(entry, settings.extensionAttribute)[0] };
-  };
-  try {
-    return await withDeadline(lookUp(), settings.timeoutMs);
-  } catch (error) {
-    const failure = classify(error, phase, settings, '', log);
-    if (failure instanceof AuthenticationFailed) return undefined; // several entries matched: no one user
-    throw failure;
-  } finally {
-    await client.unbind().catch(() => undefined);
-  }
 }
 
 function refuse(realm: string): never {

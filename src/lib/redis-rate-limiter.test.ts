@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { freePort, startSilentServer } from '../../test/support/net.ts';
 import { RateLimiter, type RateCounter, type RateLimit } from './rate-limiter.ts';
 import { RedisCounters, RedisRateLimiter, describeRedisUrl, openRedisClient, type LazyRedisClient } from './redis-rate-limiter.ts';
 
@@ -146,7 +146,7 @@ describe('RedisRateLimiter when Redis cannot answer: in-memory counters, reporte
   });
 
   it('something accepts but never answers: the first hit waits at most the timeout, the next ones not at all', async () => {
-    const silent = await listenSilently();
+    const silent = await startSilentServer();
     try {
       const reports: string[] = [];
       const limiter = redisLimiter('silent', { limit: 1, windowMs: 60_000 }, {
@@ -206,30 +206,6 @@ describe('RedisRateLimiter when Redis cannot answer: in-memory counters, reporte
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A TCP peer that accepts and never says a word, like a hung Redis. */
-async function listenSilently(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 async function startRedisServer(port: number, dir: string): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });

@@ -17,8 +17,9 @@ import {
   REQUEST_XML, isActivePin, listMailFiles, newPinMails, postSoap, provisionMailbox, runUmpin, snapshotState, startTestService, type SoapCall, type TestService,
 } from '../support/service.ts';
 import {
-  BASE_DN, DIRECTORY_USERS, SERVICE_DN, SERVICE_PASSWORD, freePort, startSilentServer, startSlapd, userDn, type Slapd,
+  BASE_DN, DIRECTORY_USERS, SERVICE_DN, SERVICE_PASSWORD, startSlapd, userDn, type Slapd,
 } from '../support/slapd.ts';
+import { freePort, startSilentServer } from '../support/net.ts';
 
 const ALICE_PASSWORD = DIRECTORY_USERS[0]?.password ?? '';
 const BOB_PASSWORD = DIRECTORY_USERS[1]?.password ?? '';
@@ -226,7 +227,7 @@ describe('a directory that is down or silent: a 503 within the timeout, not a ha
   it('a server that accepts the connection and never answers', async () => {
     const silent = await startSilentServer();
     cleanups.push(() => silent.close());
-    await assertUnavailableTwice(silent.url);
+    await assertUnavailableTwice(`ldap://127.0.0.1:${silent.port}`);
   });
 
   it('a slapd that was stopped', async () => {

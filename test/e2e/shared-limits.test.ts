@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { RedisCounters } from '../../src/lib/redis-rate-limiter.ts';
 import { limitKeySecret } from '../../src/operations/limits.ts';
+import { freePort } from '../support/net.ts';
 import {
   REQUEST_XML, assertRun, listMailFiles, makeDataDir, newPinMails, postSoap, provisionMailbox, runUmpin, snapshotState, startServeProcess,
   startTestService, type SoapCall, type TestService,
@@ -151,11 +151,3 @@ describe('abuse limits when Redis is not there', () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
