@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -15,27 +14,11 @@ import { MAX_HISTORY_REDRAWS, RESET_EFFECTS } from '../../src/operations/change-
 import { DEFAULT_LIMITS, Limits } from '../../src/operations/limits.ts';
 import type { Services } from '../../src/operations/services.ts';
 import {
-  REQUEST_XML, isActivePin, listMailFiles, newPinMails, postSoap, provisionMailbox, snapshotState, startTestService, type TestService,
+  REQUEST_XML, isActivePin, listMailFiles, newPinMails, postFrom, postSoap, provisionMailbox, snapshotState, startTestService, type TestService,
 } from '../support/service.ts';
 import { testEngines, type TestDatabase } from '../support/engines.ts';
 
 const ERRORS = 'http://schemas.microsoft.com/exchange/services/2006/errors';
-
-/** POSTs from another loopback address, as a client elsewhere would. */
-function postFrom(localAddress: string, endpoint: string, body: Buffer, auth: { login: string; password: string }): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(endpoint, {
-      method: 'POST', localAddress,
-      headers: { 'content-type': 'text/xml; charset=utf-8', authorization: `Basic ${Buffer.from(`${auth.login}:${auth.password}`).toString('base64')}` },
-    }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    request.on('error', reject);
-    request.end(body);
-  });
-}
 
 function assertFault(body: string, faultCode: string, responseCode: string, message: string): void {
   assert.match(body, new RegExp(`<faultcode>soap:${faultCode}</faultcode>`));

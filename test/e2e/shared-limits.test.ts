@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -15,7 +14,7 @@ import { RedisCounters } from '../../src/lib/redis-rate-limiter.ts';
 import { limitKeySecret } from '../../src/operations/limits.ts';
 import { freePort } from '../support/net.ts';
 import {
-  REQUEST_XML, assertRun, listMailFiles, makeDataDir, newPinMails, postSoap, provisionMailbox, runUmpin, snapshotState, startServeProcess,
+  REQUEST_XML, assertRun, listMailFiles, makeDataDir, newPinMails, postFrom, postSoap, provisionMailbox, runUmpin, snapshotState, startServeProcess,
   startTestService, type SoapCall, type TestService,
 } from '../support/service.ts';
 
@@ -31,26 +30,6 @@ function assertBusy(response: SoapCall, windowSeconds: number, message: string):
   assert.ok(response.body.includes(`<faultstring xml:lang="en">${message}</faultstring>`), response.body);
   assert.ok(response.body.includes(`<e:ResponseCode xmlns:e="${ERRORS}">ErrorServerBusy</e:ResponseCode>`), response.body);
   assert.ok(response.body.includes(`<e:Message xmlns:e="${ERRORS}">${message}</e:Message>`), response.body);
-}
-
-/** POSTs from another loopback address, as a client elsewhere would. */
-function postFrom(localAddress: string, endpoint: string, body: Buffer, auth: { login: string; password: string }): Promise<SoapCall> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(endpoint, {
-      method: 'POST', localAddress,
-      headers: { 'content-type': 'text/xml; charset=utf-8', authorization: `Basic ${Buffer.from(`${auth.login}:${auth.password}`).toString('base64')}` },
-    }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const headers = new Headers();
-        for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
-        resolve({ status: response.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString('utf8') });
-      });
-    });
-    request.on('error', reject);
-    request.end(body);
-  });
 }
 
 describe('abuse limits shared through Redis by two instances', () => {

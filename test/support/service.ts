@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
@@ -166,6 +167,30 @@ export async function postSoap(
   }
   const response = await fetch(endpoint, { method: 'POST', headers, body });
   return { status: response.status, headers: response.headers, body: await response.text() };
+}
+
+/**
+ * POSTs a SOAP request from another loopback address (127.0.0.2, …), as a
+ * client elsewhere would: the per-address limits see a new client. fetch
+ * cannot choose its source address, so this uses node:http.
+ */
+export function postFrom(localAddress: string, endpoint: string, body: Uint8Array, auth: { login: string; password: string }): Promise<SoapCall> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(endpoint, {
+      method: 'POST', localAddress,
+      headers: { 'content-type': 'text/xml; charset=utf-8', authorization: `Basic ${Buffer.from(`${auth.login}:${auth.password}`).toString('base64')}` },
+    }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
+        resolve({ status: response.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
 }
 
 export interface ServeProcess {
