@@ -195,18 +195,24 @@ for (const engine of await testEngines()) describe(`a change overtaken by anothe
     try {
       const reset = (on: Services) => changePin(on, 'olga', { reason: 'reset', by: { actor: 'olga', source: '127.0.0.1' }, effects: RESET_EFFECTS });
       let overtaken = false;
-      // Only pinVerifier is called on this stand-in during a draw; it runs the other instance's reset first.
-      const overtakingKdf = Object.create(services.kdf, {
-        pinVerifier: {
-          value: async (pin: string, salt: Buffer) => {
-            if (!overtaken) {
-              overtaken = true;
-              await reset(other.services);
-            }
-            return services.kdf.pinVerifier(pin, salt);
-          },
+      // The real KDF, except that its first PIN hash (during the draw) runs the other instance's reset first.
+      // A Proxy with bound methods, because the Kdf keeps its keyring in private fields.
+      const real = services.kdf;
+      const overtakingKdf = new Proxy(real, {
+        get(target, property) {
+          if (property === 'pinVerifier') {
+            return async (pin: string, salt: Buffer, keyId?: string) => {
+              if (!overtaken) {
+                overtaken = true;
+                await reset(other.services);
+              }
+              return target.pinVerifier(pin, salt, keyId);
+            };
+          }
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? value.bind(target) : value;
         },
-      }) as Services['kdf'];
+      });
       const mailsBefore = await listMailFiles(service.config.pickupDir);
 
       await assert.rejects(reset({ ...services, kdf: overtakingKdf }), (error: unknown) => {

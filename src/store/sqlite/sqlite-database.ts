@@ -43,6 +43,15 @@ export function openSqliteDatabase(file: string): SqliteDatabase {
   };
 }
 
+/**
+ * Kysely begins its transactions with a plain (deferred) BEGIN. In WAL mode a
+ * deferred transaction that has read and then writes, after another process
+ * (the CLI beside the server, or two CLI commands) committed, fails at once
+ * with "database is locked": SQLite cannot wait for a lock upgrade. Taking the
+ * write lock at BEGIN makes it wait through the busy timeout instead.
+ */
+const BEGIN_TRANSACTION = 'begin immediate';
+
 /** The store's queries are a fixed set; more distinct texts than this means something builds SQL with values in it. */
 const MAX_CACHED_STATEMENTS = 500;
 
@@ -59,7 +68,7 @@ function withStatementCache(connection: BetterSqlite3.Database): { prepare(sql: 
     prepare(sql) {
       let statement = statements.get(sql);
       if (statement === undefined) {
-        statement = connection.prepare(sql);
+        statement = connection.prepare(sql === 'begin' ? BEGIN_TRANSACTION : sql);
         if (statements.size < MAX_CACHED_STATEMENTS) statements.set(sql, statement);
       }
       return statement;
