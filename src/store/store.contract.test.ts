@@ -657,6 +657,35 @@ for (const engine of ENGINES) {
     });
 
     const noRowLocks = engine.name === 'postgres' ? false : 'SQLite has no row locks: it lets one writer in at a time';
+    it('opens while other schemas of the database come and go (the stock introspector read them all)', { skip: engine.name !== 'postgres' && 'a SQLite file has no schemas' }, async () => {
+      const location = await engine.freshLocation();
+      // Other applications' (or tests') schemas, each with a serial column, created and dropped over and over.
+      let churning = true;
+      const churns = Array.from({ length: 3 }, async (_, c) => {
+        const other = new pg.Client({ connectionString: location.engine === 'postgres' ? location.url : '' });
+        await other.connect();
+        try {
+          const tables = (name: string) => Array.from({ length: 20 }, (_, n) => `create table ${name}.t${n} (id serial primary key, a text);`).join(' ');
+          let previous: string | undefined;
+          for (let i = 0; churning; i += 1) {
+            const name = `umpin_churn_${process.pid}_${c}_${i}`;
+            await other.query(`create schema ${name}; ${tables(name)}`);
+            if (previous) await other.query(`drop schema ${previous} cascade`);
+            previous = name;
+          }
+          if (previous) await other.query(`drop schema ${previous} cascade`);
+        } finally {
+          await other.end();
+        }
+      });
+      try {
+        for (let i = 0; i < 40; i += 1) await (await openPinStore(location)).close();
+      } finally {
+        churning = false;
+        await Promise.all(churns);
+      }
+    });
+
     describe('row locks, seen from another instance\'s connection', { skip: noRowLocks }, () => {
       async function otherInstance(t: TestContext, location: DatabaseLocation): Promise<pg.Client> {
         const client = new pg.Client({ connectionString: location.engine === 'postgres' ? location.url : '' });

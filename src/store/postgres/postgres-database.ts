@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, PostgresIntrospector, sql, type DatabaseIntrospector, type DatabaseMetadata, type SchemaMetadata, type TableMetadata } from 'kysely';
 import pg from 'pg';
 import { DatabaseUnavailable } from '../../errors.ts';
 import type { Database } from '../schema.ts';
@@ -62,7 +62,49 @@ export async function openPostgresDatabase(url: string): Promise<PostgresDatabas
     await pool.end();
     throw new DatabaseUnavailable(`PostgreSQL at ${describeServer(url)}: no schema of the search_path exists; create one (CREATE SCHEMA …) or set search_path`);
   }
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), schema };
+  return { db: new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }) }), schema };
+}
+
+/**
+ * Kysely's migrator asks the introspector whether its tables exist, and the stock PostgreSQL
+ * introspector reads every table of every schema in the database, calling has_schema_privilege and
+ * pg_get_serial_sequence by name on each: when another application (or test) drops a schema, table or
+ * column during that query, it fails with "… does not exist" and umpin would not start. Only
+ * umpin's own schema matters, so only it is read, from the catalogs, with no lookups by name.
+ */
+class SchemaScopedPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<any>): DatabaseIntrospector { // eslint-disable-line @typescript-eslint/no-explicit-any -- Kysely's signature
+    return new SchemaScopedIntrospector(db);
+  }
+}
+
+class SchemaScopedIntrospector implements DatabaseIntrospector {
+  readonly #db: Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- the catalogs are not in umpin's schema type
+  readonly #stock: PostgresIntrospector;
+
+  constructor(db: Kysely<any>) { // eslint-disable-line @typescript-eslint/no-explicit-any
+    this.#db = db;
+    this.#stock = new PostgresIntrospector(db);
+  }
+
+  /** The schema names alone (pg_namespace): no per-schema lookups, so nothing to race. */
+  getSchemas(): Promise<SchemaMetadata[]> {
+    return this.#stock.getSchemas();
+  }
+
+  /** The tables of the current schema, without their columns (the migrator needs only the names). */
+  async getTables(): Promise<TableMetadata[]> {
+    const { rows } = await sql<{ name: string; schema: string; isView: boolean }>`
+      select c.relname as name, n.nspname as schema, c.relkind in ('v', 'm') as "isView"
+      from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = current_schema() and c.relkind in ('r', 'p', 'v', 'm')
+      order by c.relname`.execute(this.#db);
+    return rows.map((row) => ({ ...row, columns: [] }));
+  }
+
+  async getMetadata(): Promise<DatabaseMetadata> {
+    return { tables: await this.getTables() };
+  }
 }
 
 /** host:port/database, never the user or password. */
