@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import pg from 'pg';
 import { POSTGRES_REQUIRED, createTestSchema, probeTestPostgres, type TestSchema } from '../support/postgres.ts';
 import { assertRun, makeDataDir, runUmpin } from '../support/service.ts';
 
@@ -83,16 +82,6 @@ describe('umpin migrate on PostgreSQL', { skip: skipPostgres }, () => {
     return schema;
   }
 
-  async function query<T extends pg.QueryResultRow>(schema: TestSchema, text: string): Promise<T[]> {
-    const client = new pg.Client({ connectionString: schema.url });
-    await client.connect();
-    try {
-      return (await client.query<T>(text)).rows;
-    } finally {
-      await client.end();
-    }
-  }
-
   it('two at once on a fresh schema: both succeed, each migration is applied exactly once', async () => {
     const schema = await freshSchema();
     const env = { UMPIN_DATA_DIR: await freshDataDir(), UMPIN_DATABASE_URL: schema.url };
@@ -101,9 +90,9 @@ describe('umpin migrate on PostgreSQL', { skip: skipPostgres }, () => {
     const applied = runs.flatMap((run) => [...run.stdout.matchAll(/^applied {2}(\S+)$/gm)].map((m) => m[1]));
     assert.deepEqual(applied.sort(), MIGRATIONS, `${runs[0]?.stdout}\n${runs[1]?.stdout}`);
 
-    const recorded = await query<{ name: string }>(schema, 'select name from umpin_migration order by name');
+    const recorded = await schema.query<{ name: string }>('select name from umpin_migration order by name');
     assert.deepEqual(recorded.map((r) => r.name), MIGRATIONS);
-    const policies = await query<{ name: string }>(schema, 'select name from policies');
+    const policies = await schema.query<{ name: string }>('select name from policies');
     assert.deepEqual(policies.map((p) => p.name), ['default'], 'the first migration\'s default policy exists once');
 
     const again = await runUmpin(['migrate'], env);
@@ -115,7 +104,7 @@ describe('umpin migrate on PostgreSQL', { skip: skipPostgres }, () => {
     const schema = await freshSchema();
     const result = await runUmpin(['migrate', '--check'], { UMPIN_DATA_DIR: await freshDataDir(), UMPIN_DATABASE_URL: schema.url });
     assertRun(result, 1, { stderr: / 4 migrations are pending on postgres:\/\/.+ \(0001-initial, 0002-pin-life, 0003-outbox, 0004-verifier-key-ids\); run "umpin migrate"\.\n$/ });
-    const tables = await query(schema, `select table_name from information_schema.tables where table_schema = '${schema.name}'`);
+    const tables = await schema.query(`select table_name from information_schema.tables where table_schema = '${schema.name}'`);
     assert.deepEqual(tables, []);
   });
 });

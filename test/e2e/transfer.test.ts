@@ -10,7 +10,6 @@ import { existsSync } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { POSTGRES_REQUIRED, createTestSchema, probeTestPostgres, type TestSchema } from '../support/postgres.ts';
 import {
   REQUEST_XML, assertRun, isActivePin, listMailFiles, makeDataDir, newPinMails, postSoap, provisionMailbox, runUmpin,
@@ -82,23 +81,13 @@ describe('moving a populated SQLite database to PostgreSQL', { skip }, () => {
     UMPIN_DATA_DIR: targetDir, UMPIN_DATABASE_URL: schema.url, UMPIN_SECRET_FILE: source.config.secretFile, UMPIN_LOG_LEVEL: 'silent', ...extra,
   });
 
-  async function query<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
-    const client = new pg.Client({ connectionString: schema.url });
-    await client.connect();
-    try {
-      return (await client.query<T>(text)).rows;
-    } finally {
-      await client.end();
-    }
-  }
-
   /** What an import must not have written: the data tables (when they exist) and the secret binding. */
   async function targetContents(): Promise<unknown> {
-    const tables = (await query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = '${schema.name}'`)).map((t) => t.table_name);
+    const tables = (await schema.query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = '${schema.name}'`)).map((t) => t.table_name);
     if (!tables.includes('users')) return { tables: tables.sort() };
     const counts: Record<string, number> = {};
-    for (const table of TABLES) counts[table] = Number((await query<{ n: string }>(`select count(*) as n from ${table}`))[0]?.n);
-    return { counts, policies: await query('select * from policies order by name'), meta: await query('select * from umpin_meta') };
+    for (const table of TABLES) counts[table] = Number((await schema.query<{ n: string }>(`select count(*) as n from ${table}`))[0]?.n);
+    return { counts, policies: await schema.query('select * from policies order by name'), meta: await schema.query('select * from umpin_meta') };
   }
 
   it('export is refused while a PIN mail waits in the outbox, writing no file; after "umpin outbox drop" it runs', async () => {
@@ -154,7 +143,7 @@ describe('moving a populated SQLite database to PostgreSQL', { skip }, () => {
     assert.equal(result.stderr, 'umpin import: Line 4 is not a valid export record (not a JSON object); nothing was imported. Export again, and do not edit the file.\n');
     assert.deepEqual(await targetContents(), {
       counts: Object.fromEntries(TABLES.map((t) => [t, 0])),
-      policies: await query("select * from policies where name = 'default'"),
+      policies: await schema.query("select * from policies where name = 'default'"),
       meta: [],
     });
   });

@@ -21,6 +21,8 @@ export interface TestSchema {
   readonly name: string;
   /** The server's URL with `options=-c search_path=<name>`: give it to umpin as UMPIN_DATABASE_URL. */
   readonly url: string;
+  /** Runs one SQL text in the schema on a connection of its own, as another client would. */
+  query<T extends pg.QueryResultRow>(text: string): Promise<T[]>;
   /** Drops the schema and everything in it; a second call does nothing. */
   drop(): Promise<void>;
 }
@@ -56,9 +58,11 @@ export async function createTestSchema(prefix: string): Promise<TestSchema> {
   const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
   await withClient(server.url, (client) => client.query(`create schema ${name}`));
   let dropped = false;
+  const url = `${server.url}?options=${encodeURIComponent(`-c search_path=${name}`)}`;
   return {
     name,
-    url: `${server.url}?options=${encodeURIComponent(`-c search_path=${name}`)}`,
+    url,
+    query: async <T extends pg.QueryResultRow>(text: string) => withClient(url, async (client) => (await client.query<T>(text)).rows),
     async drop() {
       if (dropped) return;
       dropped = true;
