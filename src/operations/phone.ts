@@ -87,16 +87,17 @@ async function checkPin(services: Services, target: PhoneTarget, pin: string, so
     services.metrics.countPinCheck('throttled');
     enforce(throttled, 'Too many wrong PINs for this mailbox from this caller; try again later.');
   }
-  const mailbox = login === undefined ? undefined : await store.findMailbox(login);
-  if (login === undefined || mailbox === undefined) {
+  const unknownMailbox = async (): Promise<CheckOutcome> => {
     await services.kdf.pinVerifier(pin, randomBytes(16)); // the same work as a real check
     await limits.phoneFailures.hit(throttleKey);
     await audit('unknown-mailbox');
     return { answer: WRONG, login: undefined, autoReset: false };
-  }
+  };
+  if (login === undefined) return unknownMailbox();
+  // The mailbox is read once, under its lock: a read before it would be stale by the time it counted.
   return services.mailboxLocks.run(login, async () => {
     const current = await store.findMailbox(login);
-    if (!current) return { answer: WRONG, login, autoReset: false };
+    if (!current) return unknownMailbox();
     if (current.lockedOut) {
       await audit('locked-out');
       return { answer: LOCKED, login, autoReset: false };
