@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { localAuthenticator, localThenDirectory, type Authenticator } from './auth/authenticate.ts';
+import { localAuthenticator, type Authenticator } from './auth/authenticate.ts';
 import { CredentialCache } from './auth/credential-cache.ts';
 import { ldapAuthenticator } from './auth/ldap-authenticator.ts';
 import { ConfigError, type Config } from './config.ts';
@@ -55,9 +55,10 @@ export async function openServices(config: Config, log: Logger, options: { metri
     throw error;
   }
   const kdf = new Kdf({ pepper: secret.pepper, keyId: secret.keyId, previous: secret.previous, concurrency: config.kdfConcurrency, observe: (purpose, seconds) => metrics.observeKdf(purpose, seconds) });
-  let authenticator: Authenticator = localAuthenticator(store, kdf, config.realm, new CredentialCache({ pepper: secret.pepper }));
+  let authenticator: Authenticator;
   try {
-    if (config.ldap) authenticator = localThenDirectory(store, authenticator, ldapAuthenticator(config.ldap, config.realm, log), config.realm);
+    const directory = config.ldap ? ldapAuthenticator(config.ldap, config.realm, log) : undefined;
+    authenticator = localAuthenticator(store, kdf, config.realm, new CredentialCache({ pepper: secret.pepper }), directory);
   } catch (error) {
     await store.close();
     throw error;

@@ -17,13 +17,22 @@ export interface Authenticator {
   authenticate(credentials: Credentials | undefined): Promise<Caller>;
 }
 
-export function localAuthenticator(store: PinStore, kdf: Kdf, realm: string, cache?: CredentialCache): Authenticator {
+/**
+ * `directory`, when given, decides the logins the local store does not hold
+ * (docs/ldap.md). A login the local store holds is decided by its local
+ * password alone: no fallback to the directory, so a local account cannot be
+ * taken over by a directory entry of the same name, and a directory outage
+ * never locks it out. Without a directory an unknown login costs a decoy KDF
+ * call, as a wrong password does.
+ */
+export function localAuthenticator(store: PinStore, kdf: Kdf, realm: string, cache?: CredentialCache, directory?: Authenticator): Authenticator {
   return {
     async authenticate(credentials) {
       if (!credentials) throw new AuthenticationFailed(realm);
       const { login, password } = credentials;
       const stored = await store.findPassword(login);
       if (stored === undefined) {
+        if (directory) return fromDirectory(directory, credentials);
         await kdf.verifyDecoy(password);
         throw new AuthenticationFailed(realm);
       }
@@ -34,6 +43,13 @@ export function localAuthenticator(store: PinStore, kdf: Kdf, realm: string, cac
       return { login };
     },
   };
+
+  async function fromDirectory(directory: Authenticator, credentials: Credentials): Promise<Caller> {
+    const caller = await directory.authenticate(credentials);
+    // The directory equates spellings ("ALICE", " alice") that the local store does not; the local store still owns its logins.
+    if (caller.login !== credentials.login && (await store.findPassword(caller.login)) !== undefined) throw new AuthenticationFailed(realm);
+    return caller;
+  }
 }
 
 /**
@@ -48,25 +64,4 @@ async function rehashPassword(store: PinStore, kdf: Kdf, login: string, password
   } catch {
     return checked;
   }
-}
-
-/**
- * Local users first, then the directory (docs/ldap.md). A login the local
- * user store holds is decided by its local password alone: no fallback to
- * the directory, so a local account cannot be taken over by a directory
- * entry of the same name, and a directory outage never locks it out.
- */
-export function localThenDirectory(store: PinStore, local: Authenticator, directory: Authenticator, realm: string): Authenticator {
-  return {
-    async authenticate(credentials) {
-      if (!credentials) throw new AuthenticationFailed(realm);
-      if ((await store.findPasswordVerifier(credentials.login)) !== undefined) return local.authenticate(credentials);
-      const caller = await directory.authenticate(credentials);
-      // The directory equates spellings ("ALICE", " alice") that the local store does not; the local store still owns its logins.
-      if (caller.login !== credentials.login && (await store.findPasswordVerifier(caller.login)) !== undefined) {
-        throw new AuthenticationFailed(realm);
-      }
-      return caller;
-    },
-  };
 }

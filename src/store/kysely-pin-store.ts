@@ -106,11 +106,6 @@ export class KyselyPinStore implements PinStore {
     return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
-  async findPasswordVerifier(login: string): Promise<string | undefined> {
-    const row = await this.#db.selectFrom('users').select('password_verifier').where('login', '=', login).executeTakeFirst();
-    return row?.password_verifier;
-  }
-
   async findPassword(login: string): Promise<{ verifier: string; keyId: string } | undefined> {
     const row = await this.#db.selectFrom('users').select(['password_verifier', 'password_key_id']).where('login', '=', login).executeTakeFirst();
     return row && { verifier: row.password_verifier, keyId: row.password_key_id };

@@ -159,7 +159,6 @@ export interface PinStore {
 
   /** `keyId`: the server key the verifier was made under; the key the database is bound to when absent. */
   addUser(login: string, passwordVerifier: string, now: Date, keyId?: string): Promise<boolean>;
-  findPasswordVerifier(login: string): Promise<string | undefined>;
   findPassword(login: string): Promise<{ verifier: string; keyId: string } | undefined>;
   /** Re-hash on use: replaces the verifier only if it is still `previous` (no password change in between). */
   replacePasswordVerifier(login: string, previous: string, next: { verifier: string; keyId: string }, now: Date): Promise<boolean>;

@@ -209,9 +209,9 @@ for (const engine of ENGINES) {
       const store = await openStore(t);
       assert.equal(await store.addUser('alice', '$argon2id$alice', T0), true);
       assert.equal(await store.addUser('alice', '$argon2id$other', T0), false);
-      assert.equal(await store.findPasswordVerifier('alice'), '$argon2id$alice');
-      assert.equal(await store.findPasswordVerifier('Alice'), undefined, 'logins are case-sensitive');
-      assert.equal(await store.findPasswordVerifier('nobody'), undefined);
+      assert.equal((await store.findPassword('alice'))?.verifier, '$argon2id$alice');
+      assert.equal(await store.findPassword('Alice'), undefined, 'logins are case-sensitive');
+      assert.equal(await store.findPassword('nobody'), undefined);
     });
 
     it('creates, lists (byte order), updates and deletes policies; one in use stays', async (t) => {
