@@ -8,13 +8,13 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { parseBasicCredentials } from '../auth/basic-credentials.ts';
 import type { Config } from '../config.ts';
 import { AuthenticationFailed, InternalError, InvalidRequest, RequestTooLarge, SoapSchemaViolation, UnsupportedMediaType, toUmpinError, type UmpinError } from '../errors.ts';
-import { resetPin } from '../operations/reset-pin.ts';
 import type { Services } from '../operations/services.ts';
 import { checkSoapContentType } from '../soap/content-type.ts';
 import { parseSoapRequest } from '../soap/envelope.ts';
-import { SOAP_CONTENT_TYPE, escapeXml, renderFault, renderResetPinResponse } from '../soap/render.ts';
+import { SOAP_CONTENT_TYPE, escapeXml, renderFault } from '../soap/render.ts';
 import { loadWsdl } from '../soap/wsdl.ts';
 import { buildListenerOptions } from './listener-options.ts';
+import { performSoapOperation } from './soap-operations.ts';
 import { registerTransportSecurity } from './transport-security.ts';
 import { registerHealthRoutes } from './health-routes.ts';
 import { registerTuiRoutes } from './tui-routes.ts';
@@ -114,10 +114,11 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
     if (!credentials) throw new AuthenticationFailed(config.realm);
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const soap = parseSoapRequest(body, headerValue(request.headers.soapaction));
-    const { login } = await resetPin(services, credentials, request.ip);
+    request.outcome = { operation: soap.operation, result: 'rejected' };
+    const { login, body: answer } = await performSoapOperation(services, soap, credentials, request.ip);
     request.outcome = { operation: soap.operation, result: 'success', login };
     reply.type(SOAP_CONTENT_TYPE);
-    return renderResetPinResponse(soap.namespace);
+    return answer;
   }
 
   function serveDescription(request: FastifyRequest, reply: FastifyReply): string | Buffer {
@@ -133,7 +134,7 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
     const link = escapeXml(`${path}?wsdl`);
     return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>umpin voice mail service</title></head>` +
       `<body><h1>umpin</h1><p>This is the Exchange Unified Messaging voice mail settings web service ([MS-OXWUMS]). ` +
-      `It answers SOAP 1.1 ResetPIN requests. The service description is at <a href="${link}">${link}</a>.</p></body></html>\n`;
+      `It answers SOAP 1.1 requests for its eleven operations, ResetPIN among them. The service description is at <a href="${link}">${link}</a>.</p></body></html>\n`;
   }
 
   function sendFault(request: FastifyRequest, reply: FastifyReply, error: UmpinError): void {
