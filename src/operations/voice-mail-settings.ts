@@ -159,12 +159,13 @@ export interface AdminVoiceMailChange {
   readonly telephoneAccessFolder?: string;
 }
 
-export async function setVoiceMailSettings(services: Services, login: string, change: AdminVoiceMailChange, by: Actor): Promise<void> {
+/** The change as the store takes it, or InvalidArgument naming the option; writes nothing. */
+export function checkVoiceMailChange(change: AdminVoiceMailChange): Partial<VoiceMailSettings> {
   const settings: { -readonly [K in keyof VoiceMailSettings]?: VoiceMailSettings[K] } = {};
   if (change.oofStatus !== undefined) settings.oofStatus = change.oofStatus;
   if (change.missedCallNotificationEnabled !== undefined) settings.missedCallNotificationEnabled = change.missedCallNotificationEnabled;
   if (change.playOnPhoneDialString !== undefined) {
-    // The administrator may clear it ("" ), which a caller's SetPlayOnPhoneDialString cannot ("Can be Empty: False").
+    // The administrator may clear it (""), which a caller's SetPlayOnPhoneDialString cannot ("Can be Empty: False").
     const problem = change.playOnPhoneDialString === '' ? undefined : describeDialStringProblem(change.playOnPhoneDialString);
     if (problem !== undefined) throw new InvalidArgument(`--play-on-phone-dial-string "${change.playOnPhoneDialString}" ${problem}.`);
     settings.playOnPhoneDialString = change.playOnPhoneDialString;
@@ -174,6 +175,11 @@ export async function setVoiceMailSettings(services: Services, login: string, ch
     if (problem !== undefined) throw new InvalidArgument(`--telephone-access-folder ${problem}.`);
     settings.telephoneAccessFolder = change.telephoneAccessFolder;
   }
+  return settings;
+}
+
+export async function setVoiceMailSettings(services: Services, login: string, change: AdminVoiceMailChange, by: Actor): Promise<void> {
+  const settings = checkVoiceMailChange(change);
   if (Object.keys(settings).length === 0) return;
   const audit: AuditEvent = {
     at: services.now(), event: SETTING_EVENT, outcome: 'success', login, actor: by.actor, source: by.source,
