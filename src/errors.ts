@@ -41,6 +41,7 @@ export type ErrorCode =
   | 'ERR_CALL_ID_INVALID'
   | 'ERR_DIAL_STRING_INVALID'
   | 'ERR_ENTRY_ID_INVALID'
+  | 'ERR_AUTODISCOVER_REQUEST'
   | 'ERR_AUTH_FAILED'
   | 'ERR_AUTH_PLAIN_HTTP'
   | 'ERR_MAILBOX_NOT_ENABLED'
@@ -284,6 +285,17 @@ export class TransferRefused extends UmpinError {
 }
 
 /**
+ * An Autodiscover request that is not the Outlook request schema's shape, or hostile XML (DOCTYPE,
+ * entities, depth); answered as [MS-OXDSCLI] ErrorCode 600 "Invalid Request", HTTP 400.
+ */
+export class AutodiscoverRequestInvalid extends UmpinError {
+  readonly code = 'ERR_AUTODISCOVER_REQUEST';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorInvalidRequest';
+  override readonly httpStatus = 400;
+}
+
+/**
  * PlayOnPhone / PlayOnPhoneGreeting with no dialer configured. Server, not Client: the request was
  * right, the server cannot place calls; the spec's DialingRulesException or InvalidObjectIdException
  * would blame the request falsely.
@@ -346,6 +358,7 @@ export type AnyUmpinError =
   | UnsupportedMediaType
   | RequestTooLarge
   | InvalidRequestValue
+  | AutodiscoverRequestInvalid
   | TelephonyNotConfigured
   | InvalidCallId
   | DialStringRejected

@@ -14,6 +14,8 @@ import { parseSoapRequest } from '../soap/envelope.ts';
 import { SOAP_CONTENT_TYPE, escapeXml, renderFault } from '../soap/render.ts';
 import { loadWsdl } from '../soap/wsdl.ts';
 import { buildListenerOptions } from './listener-options.ts';
+import { publicOrigin } from './public-origin.ts';
+import { registerAutodiscoverRoutes } from './autodiscover-routes.ts';
 import { performSoapOperation } from './soap-operations.ts';
 import { registerTransportSecurity } from './transport-security.ts';
 import { registerHealthRoutes } from './health-routes.ts';
@@ -32,7 +34,7 @@ declare module 'fastify' {
 }
 
 export type HttpServerConfig = Pick<Config,
-  'bodyLimit' | 'publicUrl' | 'realm' | 'tls' | 'allowPlainHttpAuth' | 'hstsMaxAgeSeconds' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs'>;
+  'bodyLimit' | 'publicUrl' | 'autodiscover' | 'realm' | 'tls' | 'allowPlainHttpAuth' | 'hstsMaxAgeSeconds' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs'>;
 
 export function buildHttpServer(services: Services, config: HttpServerConfig, logger: FastifyBaseLogger): FastifyInstance {
   const listener = buildListenerOptions(config);
@@ -83,6 +85,7 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
 
   registerTransportSecurity(app, config);
   registerTuiRoutes(app, services);
+  if (config.autodiscover) registerAutodiscoverRoutes(app, services, config, SERVICE_PATHS[0]);
   registerHealthRoutes(app, services);
 
   for (const path of SERVICE_PATHS) {
@@ -147,7 +150,7 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
 }
 
 /** Fastify's own errors (body limit, bad headers) become catalogue errors; ours pass through. */
-function fromFastifyError(error: unknown, bodyLimit: number): UmpinError {
+export function fromFastifyError(error: unknown, bodyLimit: number): UmpinError {
   const code = (error as { code?: string }).code;
   switch (code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -178,11 +181,3 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
 
-const HOST_PATTERN = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
-
-/** The configured public URL, else what the client used to reach us (a Host that is not a host name is ignored). */
-function publicOrigin(request: FastifyRequest, publicUrl: string | undefined): string {
-  if (publicUrl !== undefined) return publicUrl;
-  const host = HOST_PATTERN.test(request.host) ? request.host : `${request.socket.localAddress}:${request.socket.localPort}`;
-  return `${request.protocol}://${host}`;
-}
