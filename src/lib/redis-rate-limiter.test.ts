@@ -41,10 +41,10 @@ before(() => {
   if (skipRedis === false) admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 5_000 });
 });
 after(async () => {
+  for (const opened of clients) opened.disconnect();
   if (skipRedis !== false) return;
   const keys = await admin.keys(`${PREFIX}*`);
   if (keys.length > 0) await admin.del(...keys);
-  for (const opened of clients) opened.disconnect();
   admin.disconnect();
 });
 
