@@ -93,28 +93,21 @@ export class AgiChannel {
     if (/[\r\n]/.test(line)) throw new TypeError('an AGI command is one line');
     if (this.#ended) throw this.#ended;
     this.#socket.write(`${line}\n`);
-    for (;;) {
-      const reply = await this.#readLine();
-      if (reply === 'HANGUP') {
-        this.#hungUp = true;
-        continue;
+    const reply = await this.#readLine();
+    const match = /^(\d{3})([ -])(.*)$/.exec(reply);
+    if (!match) throw this.#fail('protocol', 'a reply is not "<code> <text>"');
+    const code = Number(match[1]);
+    if (code === 520 && match[2] === '-') {
+      // The usage text follows, ended by "520 End of proper usage." (res_agi.c agi_handle_command).
+      for (let count = 0; !(await this.#readLine()).startsWith('520 '); count += 1) {
+        if (count > MAX_ENVIRONMENT_LINES) throw this.#fail('protocol', 'a 520 usage text does not end');
       }
-      const match = /^(\d{3})([ -])(.*)$/.exec(reply);
-      if (!match) throw this.#fail('protocol', 'a reply is not "<code> <text>"');
-      const code = Number(match[1]);
-      if (code === 520 && match[2] === '-') {
-        // The usage text follows, ended by "520 End of proper usage." (res_agi.c agi_handle_command).
-        for (;;) {
-          const next = await this.#readLine();
-          if (next.startsWith('520 ')) break;
-        }
-        return { code, result: undefined, timedOut: false };
-      }
-      if (code !== 200) return { code, result: undefined, timedOut: false };
-      const result = /^result=(\S*)( \(timeout\))?/.exec(match[3] as string);
-      if (!result) throw this.#fail('protocol', 'a 200 reply has no result=');
-      return { code, result: result[1], timedOut: result[2] !== undefined };
+      return { code, result: undefined, timedOut: false };
     }
+    if (code !== 200) return { code, result: undefined, timedOut: false };
+    const result = /^result=(\S*)( \(timeout\))?/.exec(match[3] as string);
+    if (!result) throw this.#fail('protocol', 'a 200 reply has no result=');
+    return { code, result: result[1], timedOut: result[2] !== undefined };
   }
 
   /** Ends the session: Asterisk then carries on with the next priority of the dialplan. */
@@ -128,7 +121,10 @@ export class AgiChannel {
     this.#buffer += chunk;
     let newline = this.#buffer.indexOf('\n');
     while (newline !== -1) {
-      this.#lines.push(this.#buffer.slice(0, newline).replace(/\r$/, ''));
+      const line = this.#buffer.slice(0, newline).replace(/\r$/, '');
+      // HANGUP is an event, not a reply: marked the moment it arrives, so a commit about to start sees it.
+      if (line === 'HANGUP') this.#hungUp = true;
+      else this.#lines.push(line);
       this.#buffer = this.#buffer.slice(newline + 1);
       newline = this.#buffer.indexOf('\n');
     }
