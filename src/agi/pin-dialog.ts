@@ -128,11 +128,9 @@ async function changeDialog(options: PinScriptOptions, target: PhoneTarget, oldP
   const { services, channel } = options;
   for (let attempt = 0; attempt < TRIES_PER_CALL; attempt += 1) {
     const newPin = await getData(channel, PROMPTS.newPassword, MAX_PIN_DIGITS);
-    try {
-      if (newPin === '') throw new PinPolicyViolated([]);
-      await checkNewPin(services, target, newPin);
-    } catch (error) {
-      if (!(error instanceof PinPolicyViolated)) return failed(options, error);
+    const verdict = /^\d+$/.test(newPin) ? await judgeNewPin(options, target, newPin) : 'invalid';
+    if (verdict === 'error') return 'error';
+    if (verdict === 'invalid') {
       await play(channel, PROMPTS.invalid);
       await play(channel, PROMPTS.tryAgain);
       continue;
@@ -156,6 +154,18 @@ async function changeDialog(options: PinScriptOptions, target: PhoneTarget, oldP
     return 'ok';
   }
   return 'not-changed';
+}
+
+/** umpin's dry run (every policy rule and the history) on the first entry, as app_voicemail runs externpasscheck there. */
+async function judgeNewPin(options: PinScriptOptions, target: PhoneTarget, newPin: string): Promise<'valid' | 'invalid' | 'error'> {
+  try {
+    await checkNewPin(options.services, target, newPin);
+    return 'valid';
+  } catch (error) {
+    if (error instanceof PinPolicyViolated) return 'invalid';
+    failed(options, error);
+    return 'error';
+  }
 }
 
 function failed(options: PinScriptOptions, error: unknown): PinScriptResult {
