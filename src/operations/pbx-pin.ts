@@ -13,7 +13,12 @@ import type { PhoneSource, PhoneTarget } from './phone.ts';
 import type { Services } from './services.ts';
 import type { PinChangeEffects } from '../store/index.ts';
 
-/** The caller chose this PIN: it is current, the counter and the first-time flag are cleared (as phoneChangePin). */
+/**
+ * The caller chose this PIN: it is current, the counter and the first-time flag are cleared (as
+ * phoneChangePin). `lockedOut: false` is what PinChangeEffects can say today; a lockout that lands
+ * between the check in setPinFromPbx and the activation would be cleared by it, as in phoneChangePin.
+ * Once the effects can say "keep the lock state" (issue 12), this is where to say it.
+ */
 const CHOSEN_EFFECTS: PinChangeEffects = Object.freeze({
   pinExpired: false, lockedOut: false, clearFailedLogons: true, clearFirstTimeUser: true,
 });
