@@ -97,6 +97,11 @@ async function verifyPhonePin(services: Services, target: PhoneTarget, pin: stri
   const throttleKey = `${login !== undefined ? `m:${login}` : `e:${'extension' in target ? target.extension : ''}`}\u0000${limits.address(source.address)}`;
   const slot = await limits.phoneFailures.reserve(throttleKey);
   if (!slot.allowed) {
+    // A locked mailbox still says so: that answer costs no KDF and counts nothing, and the PBX can tell its caller.
+    if (login !== undefined && (await store.findMailbox(login))?.lockedOut) {
+      await audit('locked-out');
+      return { answer: LOCKED, login, autoReset: false, counted: false };
+    }
     await audit('throttled');
     services.metrics.countPinCheck('throttled');
     enforce(slot, 'Too many wrong PINs for this mailbox from this phone system; try again later.');
