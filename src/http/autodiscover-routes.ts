@@ -12,7 +12,7 @@ import { OUTLOOK_RESPONSE_SCHEMA, parseAutodiscoverRequest } from '../autodiscov
 import { AUTODISCOVER_CONTENT_TYPE, renderAutodiscoverError, renderUmUrlResponse } from '../autodiscover/autodiscover-response.ts';
 import { AuthenticationFailed, UnsupportedMediaType } from '../errors.ts';
 import type { Services } from '../operations/services.ts';
-import { signInCaller } from '../operations/sign-in.ts';
+import { admitRequest, signIn } from '../operations/sign-in.ts';
 import { publicOrigin } from './public-origin.ts';
 import { fromFastifyError, type HttpServerConfig } from './server.ts';
 
@@ -47,7 +47,8 @@ export function registerAutodiscoverRoutes(app: FastifyInstance, services: Servi
     const credentials = parseBasicCredentials(request.headers.authorization);
     if (!credentials) throw new AuthenticationFailed(config.realm);
     const asked = parseAutodiscoverRequest(Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0));
-    const login = await signInCaller(services, credentials, request.ip, 'autodiscover');
+    await admitRequest(services, request.ip);
+    const { login } = await signIn(services, credentials, request.ip, 'autodiscover');
     reply.type(AUTODISCOVER_CONTENT_TYPE);
     if (asked.acceptableResponseSchema !== OUTLOOK_RESPONSE_SCHEMA) {
       // A well-formed request for settings umpin does not have (ActiveSync's mobilesync schema, say): answered in band.

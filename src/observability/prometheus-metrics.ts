@@ -12,7 +12,7 @@ import type { HandOffOutcome, KdfPurpose, MailDelivery, Metrics, MetricsScrape, 
 const OPERATIONS: ReadonlySet<string> = new Set([
   'ResetPIN', 'IsUMEnabled', 'GetUMProperties', 'SetOofStatus', 'SetMissedCallNotificationEnabled', 'SetPlayOnPhoneDialString',
   'SetTelephoneAccessFolderEmail', 'PlayOnPhone', 'PlayOnPhoneGreeting', 'GetCallInfo', 'Disconnect', 'autodiscover',
-  'wsdl', 'page', 'tui/logon', 'tui/change-pin',
+  'wsdl', 'page', 'tui/logon', 'tui/change-pin', 'tui/check-new-pin', 'tui/set-pin',
 ]);
 /** Results and reasons are our own constants (`success`, `wrong-pin`, `ERR_…`); this bounds them anyway. */
 const LABEL_VALUE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -47,7 +47,7 @@ export class PrometheusMetrics implements Metrics {
     const registers = [this.registry];
     this.#requests = new Counter({
       name: 'umpin_http_requests_total',
-      help: 'Requests answered, by operation (the SOAP operations, autodiscover, wsdl, page, tui/logon, tui/change-pin) and outcome (success, a TUI result, or the error code).',
+      help: 'Requests answered, by operation (the SOAP operations, autodiscover, wsdl, page, tui/logon, tui/change-pin, tui/check-new-pin, tui/set-pin) and outcome (success, a TUI result, or the error code).',
       labelNames: ['operation', 'outcome'],
       registers,
     });

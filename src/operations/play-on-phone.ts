@@ -13,7 +13,7 @@ import type { Credentials } from '../auth/basic-credentials.ts';
 import { DialStringRejected, EntryIdRejected, InvalidCallId, InvalidRequestValue, TelephonyNotConfigured } from '../errors.ts';
 import { GREETING_TYPES, type CallInfo, type CallRequest, type GreetingType } from './dialer.ts';
 import type { Services } from './services.ts';
-import { signInCaller } from './sign-in.ts';
+import { admitRequest, signIn } from './sign-in.ts';
 import { describeDialStringProblem, findEnabledMailbox } from './voice-mail-settings.ts';
 
 const CALL_EVENT = 'um.call';
@@ -24,7 +24,8 @@ export type PlayRequest =
   | { readonly operation: 'PlayOnPhoneGreeting'; readonly greetingType: string; readonly dialString: string };
 
 export async function playOnPhone(services: Services, credentials: Credentials | undefined, source: string, request: PlayRequest): Promise<{ login: string; callId: string }> {
-  const login = await signInCaller(services, credentials, source, CALL_EVENT);
+  await admitRequest(services, source);
+  const { login } = await signIn(services, credentials, source, CALL_EVENT);
   await findEnabledMailbox(services, login, CALL_EVENT, source, request.operation);
   const refuse = async (outcome: string, error: Error): Promise<never> => {
     await audit(services, login, source, request.operation, outcome);
@@ -53,7 +54,8 @@ export async function playOnPhone(services: Services, credentials: Credentials |
 }
 
 export async function getCallInfo(services: Services, credentials: Credentials | undefined, source: string, callId: string): Promise<{ login: string; info: CallInfo }> {
-  const login = await signInCaller(services, credentials, source, CALL_EVENT);
+  await admitRequest(services, source);
+  const { login } = await signIn(services, credentials, source, CALL_EVENT);
   await findEnabledMailbox(services, login, CALL_EVENT, source, 'GetCallInfo');
   const info = await services.dialer?.callInfo(login, callId);
   if (info === undefined) {
@@ -64,7 +66,8 @@ export async function getCallInfo(services: Services, credentials: Credentials |
 }
 
 export async function disconnectCall(services: Services, credentials: Credentials | undefined, source: string, callId: string): Promise<{ login: string }> {
-  const login = await signInCaller(services, credentials, source, CALL_EVENT);
+  await admitRequest(services, source);
+  const { login } = await signIn(services, credentials, source, CALL_EVENT);
   await findEnabledMailbox(services, login, CALL_EVENT, source, 'Disconnect');
   if (!(await services.dialer?.disconnect(login, callId))) {
     await audit(services, login, source, 'Disconnect', 'invalid-call-id');

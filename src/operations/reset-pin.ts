@@ -7,17 +7,18 @@ import { MailboxNotEnabled } from '../errors.ts';
 import { RESET_EFFECTS, changePin } from './change-pin.ts';
 import { enforce } from './limits.ts';
 import type { Services } from './services.ts';
-import { signInCaller } from './sign-in.ts';
+import { admitRequest, signIn } from './sign-in.ts';
 
 export async function resetPin(services: Services, credentials: Credentials | undefined, source: string): Promise<{ login: string }> {
-  const { limits } = services;
-  const login = await signInCaller(services, credentials, source, 'pin.reset');
+  await admitRequest(services, source);
+  const { login } = await signIn(services, credentials, source, 'pin.reset');
   const mailbox = await services.store.findMailbox(login);
   if (!mailbox) {
     await services.store.appendAudit({ at: services.now(), event: 'pin.reset', outcome: 'not-enabled', login, actor: login, source });
     throw new MailboxNotEnabled();
   }
-  const allowed = await limits.resetsPerLogin.hit(login);
+  // Counted after sign-in, so only the mailbox's owner can spend it; one atomic hit decides and counts.
+  const allowed = await services.limits.resetsPerLogin.hit(login);
   if (!allowed.allowed) {
     await services.store.appendAudit({ at: services.now(), event: 'pin.reset', outcome: 'rate-limited', login, actor: login, source });
     enforce(allowed, 'Too many PIN resets for your mailbox; try again later.');

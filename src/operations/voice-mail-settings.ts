@@ -17,7 +17,7 @@ import type { Credentials } from '../auth/basic-credentials.ts';
 import { InvalidArgument, InvalidRequestValue, MailboxNotEnabled, MailboxNotFound } from '../errors.ts';
 import type { AuditEvent, MailboxState, VoiceMailSettings } from '../store/index.ts';
 import type { Actor, Services } from './services.ts';
-import { signInCaller } from './sign-in.ts';
+import { admitRequest, signIn } from './sign-in.ts';
 
 export const MAX_DIAL_STRING_LENGTH = 64;
 export const MAX_FOLDER_ID_LENGTH = 512;
@@ -56,12 +56,14 @@ export interface UmProperties {
 }
 
 export async function isUmEnabled(services: Services, credentials: Credentials | undefined, source: string): Promise<{ login: string; enabled: boolean }> {
-  const login = await signInCaller(services, credentials, source, 'um.is-enabled');
+  await admitRequest(services, source);
+  const { login } = await signIn(services, credentials, source, 'um.is-enabled');
   return { login, enabled: (await services.store.findMailbox(login)) !== undefined };
 }
 
 export async function getUmProperties(services: Services, credentials: Credentials | undefined, source: string): Promise<{ login: string; properties: UmProperties }> {
-  const login = await signInCaller(services, credentials, source, 'um.get-properties');
+  await admitRequest(services, source);
+  const { login } = await signIn(services, credentials, source, 'um.get-properties');
   const mailbox = await findEnabledMailbox(services, login, 'um.get-properties', source);
   const { voiceMail } = mailbox;
   return {
@@ -91,7 +93,8 @@ const SETTING_EVENT = 'um.setting';
  * not accept is ErrorInvalidRequest and changes nothing.
  */
 export async function setUmSetting(services: Services, credentials: Credentials | undefined, source: string, request: SettingRequest): Promise<{ login: string }> {
-  const login = await signInCaller(services, credentials, source, SETTING_EVENT);
+  await admitRequest(services, source);
+  const { login } = await signIn(services, credentials, source, SETTING_EVENT);
   const by = { actor: login, source };
   await findEnabledMailbox(services, login, SETTING_EVENT, source, request.operation);
   const change = settingChange(request);
