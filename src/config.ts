@@ -25,6 +25,8 @@ export interface Config {
   readonly secretFile: string;
   readonly pickupDir: string;
   readonly publicUrl: string | undefined;
+  /** POST /autodiscover/autodiscover.xml answers the Voice Mail Settings URL (UMUrl); docs/autodiscover.md. */
+  readonly autodiscover: boolean;
   readonly bodyLimit: number;
   readonly mailFrom: string;
   readonly mailReplyTo: string | undefined;
@@ -102,6 +104,7 @@ export const SETTINGS = {
   UMPIN_SECRET_FILE: { default: '<data dir>/secret.key', help: 'server secret (argon2 pepper, mail key); created 0600 on first start' },
   UMPIN_PICKUP_DIR: { default: '<data dir>/pickup', help: 'where PIN mails are written as .eml files' },
   UMPIN_PUBLIC_URL: { default: '(from the request)', help: 'scheme://host[:port] clients reach the service at; used in the WSDL' },
+  UMPIN_AUTODISCOVER: { default: 'true', help: 'false: do not answer POST /autodiscover/autodiscover.xml (UMUrl for Outlook)' },
   UMPIN_BODY_LIMIT: { default: '65536', help: 'largest request body in bytes (1024–10485760)' },
   UMPIN_MAIL_FROM: { default: 'Voice Mail <voicemail@localhost>', help: 'From: of PIN mails (display name and address)' },
   UMPIN_MAIL_REPLY_TO: { default: '(none)', help: 'Reply-To: of PIN mails, e.g. the help desk' },
@@ -167,6 +170,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     secretFile: inData('UMPIN_SECRET_FILE', 'secret.key'),
     pickupDir: inData('UMPIN_PICKUP_DIR', 'pickup'),
     publicUrl: parsePublicUrl(value('UMPIN_PUBLIC_URL')),
+    autodiscover: parseBoolean('UMPIN_AUTODISCOVER', value('UMPIN_AUTODISCOVER') ?? 'true'),
     bodyLimit: parseInteger('UMPIN_BODY_LIMIT', value('UMPIN_BODY_LIMIT') ?? '65536', 1024, 10 * 1024 * 1024),
     mailFrom: parseMailFrom(value('UMPIN_MAIL_FROM') ?? SETTINGS.UMPIN_MAIL_FROM.default),
     mailReplyTo: optional('UMPIN_MAIL_REPLY_TO', (raw) => parseMailFrom(raw, 'UMPIN_MAIL_REPLY_TO')),
