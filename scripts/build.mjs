@@ -7,8 +7,8 @@
 //
 // kysely is also bundled, into dist/vendor/kysely.js, and dist's imports of
 // it point there: its ES build is some 260 modules, and resolving, reading
-// and linking them was a third of a CLI command's CPU time (0.3 s of CPU
-// for the package against 0.05 s as one file; docs/performance.md).
+// and linking them was a third of a CLI command's CPU time (about 0.26 s of
+// CPU for the package against 0.07 s as one file; docs/performance.md).
 import { spawnSync } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
