@@ -29,6 +29,7 @@ export const COMMAND_FILES: readonly CommandFile[] = [
   { words: ['migrate'], load: async () => (await import('./commands/migrate.ts')).MIGRATE_COMMANDS },
   { words: ['export', 'import'], load: async () => (await import('./commands/transfer.ts')).TRANSFER_COMMANDS },
   { words: ['secret'], load: async () => (await import('./commands/secret.ts')).SECRET_COMMANDS },
+  { words: ['asterisk-passcheck', 'asterisk-setpin'], load: async () => (await import('./commands/asterisk.ts')).ASTERISK_COMMANDS },
 ];
 
 /** Every command, in the overview's order. */

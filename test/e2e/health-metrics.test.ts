@@ -236,7 +236,7 @@ describe('health and metrics (SQLite, pickup directory)', () => {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
     });
     assert.equal(response.status, 401);
-    assert.deepEqual(movedCounters(before, await scrape(service)), { 'umpin_http_requests_total{operation="other",outcome="unauthorized"}': 1 });
+    assert.deepEqual(movedCounters(before, await scrape(service)), { 'umpin_http_requests_total{operation="other",outcome="ERR_AUTH_API_KEY"}': 1 });
   });
 });
 
