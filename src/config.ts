@@ -62,6 +62,8 @@ export interface Config {
   readonly realm: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly kdfConcurrency: number;
+  /** A self-service session unused this long ends (src/web/). */
+  readonly webIdleSeconds: number;
 }
 
 export interface LdapConfig {
@@ -125,6 +127,7 @@ export const SETTINGS = {
   UMPIN_REALM: { default: 'umpin', help: 'the HTTP Basic realm' },
   UMPIN_LOG_LEVEL: { default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
   UMPIN_KDF_CONCURRENCY: { default: '(number of cores)', help: 'argon2 hashes computed at once' },
+  UMPIN_WEB_IDLE_SECONDS: { default: '900', help: 'a self-service (/my/) session unused this long ends (10–86400; 900 = 15 minutes)' },
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -177,6 +180,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     realm: parseRealm(value('UMPIN_REALM') ?? 'umpin'),
     logLevel: parseLogLevel(value('UMPIN_LOG_LEVEL') ?? 'info'),
     kdfConcurrency: parseInteger('UMPIN_KDF_CONCURRENCY', value('UMPIN_KDF_CONCURRENCY') ?? String(availableParallelism()), 1, 256),
+    webIdleSeconds: parseInteger('UMPIN_WEB_IDLE_SECONDS', value('UMPIN_WEB_IDLE_SECONDS') ?? '900', 10, 86_400),
   });
 }
 

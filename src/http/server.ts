@@ -18,6 +18,7 @@ import { buildListenerOptions } from './listener-options.ts';
 import { registerTransportSecurity } from './transport-security.ts';
 import { registerHealthRoutes } from './health-routes.ts';
 import { registerTuiRoutes } from './tui-routes.ts';
+import { registerSelfService } from '../web/index.ts';
 
 /** Exchange 2010–2016 and Exchange 2007 paths of the same service. */
 export const SERVICE_PATHS = ['/EWS/UM2007Legacy.asmx', '/UnifiedMessaging/Service.asmx'] as const;
@@ -32,7 +33,7 @@ declare module 'fastify' {
 }
 
 export type HttpServerConfig = Pick<Config,
-  'bodyLimit' | 'publicUrl' | 'realm' | 'tls' | 'allowPlainHttpAuth' | 'hstsMaxAgeSeconds' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs'>;
+  'bodyLimit' | 'publicUrl' | 'realm' | 'tls' | 'allowPlainHttpAuth' | 'hstsMaxAgeSeconds' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'webIdleSeconds'>;
 
 export function buildHttpServer(services: Services, config: HttpServerConfig, logger: FastifyBaseLogger): FastifyInstance {
   const listener = buildListenerOptions(config);
@@ -84,6 +85,7 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
   registerTransportSecurity(app, config);
   registerTuiRoutes(app, services);
   registerHealthRoutes(app, services);
+  registerSelfService(app, services, config);
 
   for (const path of SERVICE_PATHS) {
     app.route({
