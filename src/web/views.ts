@@ -223,8 +223,7 @@ export function renderChoose(context: PageContext, state: OwnPinState, view: Cho
   const t = translator(context.lang);
   const errors = view.errors ?? [];
   const errorOf = (id: string) => errors.find((e) => e.field === id);
-  const summary: FieldError[] = errors.map((e) => (e.rules ? { field: e.field, messages: [e.intro ?? ''] } : e));
-  return layout(context, t('choose.title'), html`${problem(view.problem ? t(view.problem) : undefined)}${errorSummary(t, summary)}    <p id="rules-intro">${t('choose.rulesIntro')}</p>
+  return layout(context, t('choose.title'), html`${problem(view.problem ? t(view.problem) : undefined)}${errorSummary(t, errors)}    <p id="rules-intro">${t('choose.rulesIntro')}</p>
     <ul id="rules" class="rules" aria-labelledby="rules-intro">${policyRules(t, state).map((rule) => html`<li>${rule}</li>`)}</ul>
     <form method="post" action="/my/choose" novalidate>
       ${csrfField(context)}${field({ id: 'pin', label: t('choose.pin'), type: 'password', autocomplete: 'off', numeric: true, hint: t('choose.pinHint'), describedBy: ['rules'], error: errorOf('pin'), autofocus: errors[0]?.field === 'pin' })}${field({ id: 'pin2', label: t('choose.confirm'), type: 'password', autocomplete: 'off', numeric: true, error: errorOf('pin2'), autofocus: errors[0]?.field === 'pin2' })}
