@@ -55,6 +55,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       kdfConcurrency: availableParallelism(),
       webIdleSeconds: 900,
+      agi: undefined,
+      pbxExtensionContexts: ['default'],
     });
   });
 
@@ -230,6 +232,19 @@ describe('loadConfig', () => {
     assertRefused({ UMPIN_REDIS_URL: 'http://:secret@r' }, 'UMPIN_REDIS_URL', /is not redis:\/\//);
     assert.doesNotMatch(loadConfigError({ UMPIN_REDIS_URL: 'http://:secret@r' }), /secret/);
     assertRefused({ UMPIN_ALLOW_PLAIN_HTTP_AUTH: 'maybe' }, 'UMPIN_ALLOW_PLAIN_HTTP_AUTH', /must be true or false/);
+  });
+
+  it('UMPIN_AGI_*, UMPIN_PBX_EXTENSION_CONTEXTS: off by default, loopback-only allowlist, checked', () => {
+    assert.deepEqual(loadConfig({ UMPIN_AGI_LISTEN: '127.0.0.1:4573' }, CWD).agi, { listen: { host: '127.0.0.1', port: 4573 }, allow: ['127.0.0.1', '::1'], readTimeoutMs: 60000 });
+    const wide = loadConfig({ UMPIN_AGI_LISTEN: '[::]:4573', UMPIN_AGI_ALLOW: '10.0.0.5, 192.168.10.0/24', UMPIN_AGI_READ_TIMEOUT_MS: '5000', UMPIN_PBX_EXTENSION_CONTEXTS: 'default, pbx.example.com' }, CWD);
+    assert.deepEqual(wide.agi, { listen: { host: '::', port: 4573 }, allow: ['10.0.0.5', '192.168.10.0/24'], readTimeoutMs: 5000 });
+    assert.deepEqual(wide.pbxExtensionContexts, ['default', 'pbx.example.com']);
+    assertRefused({ UMPIN_AGI_LISTEN: '4573' }, 'UMPIN_AGI_LISTEN', /is not host:port, e\.g\. 127\.0\.0\.1:4573/);
+    assertRefused({ UMPIN_AGI_ALLOW: '10.0.0.5' }, 'UMPIN_AGI_ALLOW', /UMPIN_AGI_LISTEN is not/);
+    assertRefused({ UMPIN_AGI_LISTEN: '127.0.0.1:4573', UMPIN_AGI_ALLOW: 'asterisk.local' }, 'UMPIN_AGI_ALLOW', /is not an address or CIDR/);
+    assertRefused({ UMPIN_AGI_LISTEN: '127.0.0.1:4573', UMPIN_AGI_ALLOW: ' , ' }, 'UMPIN_AGI_ALLOW', /names no address/);
+    assertRefused({ UMPIN_AGI_LISTEN: '127.0.0.1:4573', UMPIN_AGI_READ_TIMEOUT_MS: '10' }, 'UMPIN_AGI_READ_TIMEOUT_MS', /from 1000 to 600000/);
+    assertRefused({ UMPIN_PBX_EXTENSION_CONTEXTS: 'sales office' }, 'UMPIN_PBX_EXTENSION_CONTEXTS', /"sales office" is not a context or domain name/);
   });
 });
 

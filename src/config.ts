@@ -64,6 +64,18 @@ export interface Config {
   readonly kdfConcurrency: number;
   /** A self-service session unused this long ends (src/web/). */
   readonly webIdleSeconds: number;
+  /** The FastAGI listener for Asterisk (src/agi/); absent unless UMPIN_AGI_LISTEN is set. */
+  readonly agi: AgiConfig | undefined;
+  /** PBX contexts / domains whose mailbox numbers are umpin extensions (operations/pbx-pin.ts); `*`: any. */
+  readonly pbxExtensionContexts: readonly string[];
+}
+
+export interface AgiConfig {
+  readonly listen: { readonly host: string; readonly port: number };
+  /** Peer addresses or CIDRs allowed to connect; everyone else is closed on at once. */
+  readonly allow: readonly string[];
+  /** Each line a peer owes (the environment block, each command's reply) must arrive within this. */
+  readonly readTimeoutMs: number;
 }
 
 export interface LdapConfig {
@@ -128,6 +140,10 @@ export const SETTINGS = {
   UMPIN_LOG_LEVEL: { default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
   UMPIN_KDF_CONCURRENCY: { default: '(number of cores)', help: 'argon2 hashes computed at once' },
   UMPIN_WEB_IDLE_SECONDS: { default: '900', help: 'a self-service (/my/) session unused this long ends (10–86400; 900 = 15 minutes)' },
+  UMPIN_AGI_LISTEN: { default: '(none: no FastAGI)', help: 'host:port of the FastAGI listener for Asterisk, usually 127.0.0.1:4573 (docs/pbx.md)' },
+  UMPIN_AGI_ALLOW: { default: '127.0.0.1,::1', help: 'comma-separated addresses or CIDRs of the Asterisk servers allowed to connect to the FastAGI listener' },
+  UMPIN_AGI_READ_TIMEOUT_MS: { default: '60000', help: 'each line Asterisk owes the FastAGI listener (a reply, the caller typing) must arrive within this (1000–600000)' },
+  UMPIN_PBX_EXTENSION_CONTEXTS: { default: 'default', help: "comma-separated PBX contexts/domains whose mailbox numbers are umpin extensions; * for any (docs/pbx.md)" },
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -181,13 +197,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: parseLogLevel(value('UMPIN_LOG_LEVEL') ?? 'info'),
     kdfConcurrency: parseInteger('UMPIN_KDF_CONCURRENCY', value('UMPIN_KDF_CONCURRENCY') ?? String(availableParallelism()), 1, 256),
     webIdleSeconds: parseInteger('UMPIN_WEB_IDLE_SECONDS', value('UMPIN_WEB_IDLE_SECONDS') ?? '900', 10, 86_400),
+    agi: parseAgi(value),
+    pbxExtensionContexts: Object.freeze(parseNameList('UMPIN_PBX_EXTENSION_CONTEXTS', value('UMPIN_PBX_EXTENSION_CONTEXTS') ?? 'default')),
   });
 }
 
-function parseListen(raw: string): Config['listen'] {
+function parseListen(raw: string, setting = 'UMPIN_LISTEN', examplePort = '8080'): Config['listen'] {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw);
   const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new ConfigError('UMPIN_LISTEN', `"${raw}" is not host:port, e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080.`);
+  if (!match || port > 65535) throw new ConfigError(setting, `"${raw}" is not host:port, e.g. 127.0.0.1:${examplePort}, 0.0.0.0:${examplePort} or [::1]:${examplePort}.`);
   return { host: match[1] ?? match[2] ?? '', port };
 }
 
@@ -287,14 +305,17 @@ function parseTls(cert: string | undefined, key: string | undefined, cwd: string
 
 /** Each entry is an IPv4/IPv6 address or CIDR; Fastify's proxy-addr reads them. */
 function parseTrustedProxies(raw: string | undefined): string[] {
-  if (raw === undefined) return [];
+  return raw === undefined ? [] : parseAddressList('UMPIN_TRUSTED_PROXIES', raw);
+}
+
+function parseAddressList(setting: string, raw: string): string[] {
   const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
   for (const entry of entries) {
     const [address = '', bits, extra] = entry.split('/');
     const version = isIP(address);
     const maxBits = version === 6 ? 128 : 32;
     if (version === 0 || extra !== undefined || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > maxBits))) {
-      throw new ConfigError('UMPIN_TRUSTED_PROXIES', `"${entry}" is not an address or CIDR such as 10.0.0.5 or 10.0.0.0/8.`);
+      throw new ConfigError(setting, `"${entry}" is not an address or CIDR such as 10.0.0.5 or 10.0.0.0/8.`);
     }
   }
   return entries;
@@ -350,4 +371,28 @@ function parseLogLevel(raw: string): Config['logLevel'] {
   const level = levels.find((l) => l === raw.toLowerCase());
   if (!level) throw new ConfigError('UMPIN_LOG_LEVEL', `"${raw}" must be one of ${levels.join(', ')}.`);
   return level;
+}
+
+function parseAgi(value: SettingValue): AgiConfig | undefined {
+  const listen = value('UMPIN_AGI_LISTEN');
+  if (listen === undefined) {
+    const stray = (['UMPIN_AGI_ALLOW', 'UMPIN_AGI_READ_TIMEOUT_MS'] as const).find((name) => value(name) !== undefined);
+    if (stray) throw new ConfigError(stray, 'is set but UMPIN_AGI_LISTEN is not; set UMPIN_AGI_LISTEN=127.0.0.1:4573 too, or remove it.');
+    return undefined;
+  }
+  const allow = parseAddressList('UMPIN_AGI_ALLOW', value('UMPIN_AGI_ALLOW') ?? '127.0.0.1,::1');
+  if (allow.length === 0) throw new ConfigError('UMPIN_AGI_ALLOW', 'names no address; list the Asterisk servers, e.g. 127.0.0.1 or 10.0.0.5.');
+  return Object.freeze({
+    listen: Object.freeze(parseListen(listen, 'UMPIN_AGI_LISTEN', '4573')),
+    allow: Object.freeze(allow),
+    readTimeoutMs: parseInteger('UMPIN_AGI_READ_TIMEOUT_MS', value('UMPIN_AGI_READ_TIMEOUT_MS') ?? '60000', 1000, 600_000),
+  });
+}
+
+/** Asterisk contexts and FreeSWITCH domains: letters, digits and `._-`, or `*`. */
+function parseNameList(setting: string, raw: string): string[] {
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const bad = entries.find((entry) => entry !== '*' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(entry));
+  if (bad !== undefined) throw new ConfigError(setting, `"${bad}" is not a context or domain name such as default or pbx.example.com (or * for any).`);
+  return entries;
 }

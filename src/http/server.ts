@@ -33,7 +33,8 @@ declare module 'fastify' {
 }
 
 export type HttpServerConfig = Pick<Config,
-  'bodyLimit' | 'publicUrl' | 'realm' | 'tls' | 'allowPlainHttpAuth' | 'hstsMaxAgeSeconds' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'webIdleSeconds'>;
+  'bodyLimit' | 'publicUrl' | 'realm' | 'tls' | 'allowPlainHttpAuth' | 'hstsMaxAgeSeconds' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'pbxExtensionContexts'
+  | 'webIdleSeconds'>;
 
 export function buildHttpServer(services: Services, config: HttpServerConfig, logger: FastifyBaseLogger): FastifyInstance {
   const listener = buildListenerOptions(config);
@@ -83,7 +84,7 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
   });
 
   registerTransportSecurity(app, config);
-  registerTuiRoutes(app, services);
+  registerTuiRoutes(app, services, { extensionContexts: config.pbxExtensionContexts, bodyLimit: config.bodyLimit });
   registerHealthRoutes(app, services);
   registerSelfService(app, services, config);
 

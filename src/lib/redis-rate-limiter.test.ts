@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import { freePort, startSilentServer } from '../../test/support/net.ts';
 import { RateLimiter, type RateCounter, type RateLimit } from './rate-limiter.ts';
 import { RedisCounters, RedisRateLimiter, describeRedisUrl, openRedisClient, type LazyRedisClient } from './redis-rate-limiter.ts';
+import { findExecutable, peerSkip } from '../../test/support/peers.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const PREFIX = `umpin:limit:test-${randomBytes(6).toString('hex')}:`;
@@ -34,24 +35,26 @@ function redisLimiter(rule: string, limit: RateLimit, options: Partial<Construct
   return new RedisRateLimiter(counters, rule, limit);
 }
 
+const skipRedis = await peerSkip('redis');
 let admin: Redis;
 before(() => {
-  admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 5_000 });
+  if (skipRedis === false) admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 5_000 });
 });
 after(async () => {
+  for (const opened of clients) opened.disconnect();
+  if (skipRedis !== false) return;
   const keys = await admin.keys(`${PREFIX}*`);
   if (keys.length > 0) await admin.del(...keys);
-  for (const opened of clients) opened.disconnect();
   admin.disconnect();
 });
 
-const implementations: { name: string; make: (rule: string, limit: RateLimit) => RateCounter }[] = [
-  { name: 'in memory', make: (_rule, limit) => new RateLimiter(limit) },
-  { name: 'Redis', make: (rule, limit) => redisLimiter(rule, limit) },
+const implementations: { name: string; skip: string | false; make: (rule: string, limit: RateLimit) => RateCounter }[] = [
+  { name: 'in memory', skip: false, make: (_rule, limit) => new RateLimiter(limit) },
+  { name: 'Redis', skip: skipRedis, make: (rule, limit) => redisLimiter(rule, limit) },
 ];
 
-for (const { name, make } of implementations) {
-  describe(`rate limiter contract: ${name}`, () => {
+for (const { name, skip, make } of implementations) {
+  describe(`rate limiter contract: ${name}`, { skip }, () => {
     it('allows `limit` hits per key, then refuses with the seconds left in the window', async () => {
       const limiter = make('contract-limit', { limit: 2, windowMs: 60_000 });
       assert.deepEqual([await limiter.hit('a'), await limiter.hit('a')], [{ allowed: true }, { allowed: true }]);
@@ -79,7 +82,7 @@ for (const { name, make } of implementations) {
   });
 }
 
-describe('RedisRateLimiter', () => {
+describe('RedisRateLimiter', { skip: skipRedis }, () => {
   it('counts hits from several instances together', async () => {
     const rule = { limit: 3, windowMs: 60_000 };
     const [first, second] = [redisLimiter('shared', rule), redisLimiter('shared', rule)];
@@ -165,7 +168,7 @@ describe('RedisRateLimiter when Redis cannot answer: in-memory counters, reporte
     }
   });
 
-  it('Redis restarts: falls back while it is away, shares again (loading its script anew) when it is back', { timeout: 60_000 }, async () => {
+  it('Redis restarts: falls back while it is away, shares again (loading its script anew) when it is back', { timeout: 60_000, skip: skipRedis }, async () => {
     const port = await freePort();
     const dir = await mkdtemp(join(tmpdir(), 'umpin-redis-'));
     let server = await startRedisServer(port, dir);
@@ -208,7 +211,7 @@ describe('RedisRateLimiter when Redis cannot answer: in-memory counters, reporte
 
 
 async function startRedisServer(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const child = spawn(findExecutable('redis-server') ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
   const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => {});
   try {

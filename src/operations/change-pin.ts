@@ -198,7 +198,7 @@ async function drawPin(services: Services, mailbox: MailboxState): Promise<Candi
 }
 
 /** Every rule the chosen PIN breaks, history included, or the PIN with its verifier. */
-async function acceptPin(services: Services, mailbox: MailboxState, pin: string): Promise<Candidate | { failures: ReturnType<typeof checkPin> }> {
+export async function acceptPin(services: Services, mailbox: MailboxState, pin: string): Promise<Candidate | { failures: ReturnType<typeof checkPin> }> {
   const failures = checkPin(pin, mailbox.policy, pinContext(mailbox));
   if (failures.some((f) => f.id === 'pin.not-digits')) return { failures };
   const verifier = await services.kdf.pinVerifier(pin, mailbox.pinSalt);

@@ -52,8 +52,8 @@ for (const engine of await testEngines()) describe(`phone-side API (${engine.nam
 
   describe('refuses', () => {
     const unauthorized = {
-      error: 'unauthorized',
-      message: 'A valid API key is required: send "Authorization: Bearer <key>"; create one with: umpin apikey add <name>',
+      error: 'auth-api-key',
+      message: 'A valid API key is required: send "Authorization: Bearer <key>" (or HTTP Basic with the key as the password); create one with: umpin apikey add <name>',
     };
     it('a missing, malformed or wrong API key with 401, before looking at the PIN', async () => {
       const before = await snapshotState(service, ['dave']);
@@ -76,14 +76,17 @@ for (const engine of await testEngines()) describe(`phone-side API (${engine.nam
 
     it('bad input with a 4xx JSON error that names the problem', async () => {
       const cases: Array<[unknown, string | undefined, number, string, RegExp]> = [
-        ['{"mailbox": "dave", ', undefined, 400, 'bad-json', /not valid JSON/],
-        ['[1, 2]', undefined, 400, 'bad-json', /must be a JSON object/],
-        [{ pin: '123456' }, undefined, 400, 'missing-field', /exactly one of "mailbox" \(the login\) or "extension"/],
-        [{ mailbox: 'dave', extension: '1234', pin: '1' }, undefined, 400, 'missing-field', /exactly one of/],
-        [{ mailbox: 'dave' }, undefined, 400, 'missing-field', /"pin" is required/],
-        [{ mailbox: 'dave', pin: 123456 }, undefined, 400, 'missing-field', /"pin" is required and must be a non-empty string/],
-        [{ mailbox: 'dave', pin: '1'.repeat(300) }, undefined, 400, 'bad-field', /"pin" is longer than 256/],
-        [{ mailbox: 'dave', pin: '123456' }, 'text/plain', 415, 'unsupported-media-type', /application\/json/],
+        ['{"mailbox": "dave", ', undefined, 400, 'request-invalid', /not valid JSON/],
+        ['[1, 2]', undefined, 400, 'request-invalid', /must be a JSON object/],
+        [{ pin: '123456' }, undefined, 400, 'request-invalid', /exactly one of "mailbox" \(the login\) or "extension"/],
+        [{ mailbox: 'dave', extension: '1234', pin: '1' }, undefined, 400, 'request-invalid', /exactly one of/],
+        [{ mailbox: 'dave' }, undefined, 400, 'request-invalid', /"pin" is required/],
+        [{ mailbox: 'dave', pin: 123456 }, undefined, 400, 'request-invalid', /"pin" is required and must be a non-empty string/],
+        [{ mailbox: 'dave', pin: '1'.repeat(300) }, undefined, 400, 'request-invalid', /"pin" is longer than 256/],
+        [{ mailbox: 'dave', context: 'default', domain: 'pbx.example.com', pin: '1' }, undefined, 400, 'request-invalid', /"context" \(Asterisk\) or "domain" \(FreeSWITCH\), not both/],
+        ['mailbox=dave&pin=1&pin=2', 'application/x-www-form-urlencoded', 400, 'request-invalid', /"pin" is given more than once/],
+        ['mailbox=dave', 'application/x-www-form-urlencoded', 400, 'request-invalid', /"pin" is required/],
+        [{ mailbox: 'dave', pin: '123456' }, 'text/plain', 415, 'request-media-type', /application\/json or application\/x-www-form-urlencoded/],
       ];
       for (const [body, contentType, status, error, message] of cases) {
         const answer = await call('logon', body, contentType ? { contentType } : {});
@@ -203,7 +206,7 @@ for (const engine of await testEngines()) describe(`phone-side API (${engine.nam
       assert.deepEqual(flood.slice(0, 5).map((a) => a.body.result), Array(5).fill('wrong-pin'));
       for (const refused of flood.slice(5)) {
         assert.equal(refused.status, 503);
-        assert.equal(refused.body.error, 'ERR_SERVER_BUSY');
+        assert.equal(refused.body.error, 'server-busy');
         assert.equal(refused.body.message, 'Too many wrong PINs for this mailbox from this caller; try again later.');
       }
       assert.equal((await show('hank'))?.failedLogons, 5, 'refused attempts were not counted');
