@@ -42,7 +42,7 @@ describe('loadConfig', () => {
       outboxRetryMs: 30000,
       outboxGiveUpMinutes: 1440,
       outboxIntervalMs: 5000,
-      limits: { requestsPerAddressPerMinute: 120, failedSignInsPer15Minutes: 10, resetsPerLoginPerHour: 20, phoneFailuresPerSourcePer15Minutes: 5, autoResetsPerMailboxPerHour: 3 },
+      limits: { requestsPerAddressPerMinute: 120, failedSignInsPer15Minutes: 10, resetsPerLoginPerHour: 20, phoneFailuresPerSourcePer15Minutes: 5, autoResetsPerMailboxPerHour: 3, ipv6PrefixLength: 64 },
       ldap: undefined,
       redisUrl: undefined,
       tls: undefined,

@@ -44,6 +44,8 @@ export interface Config {
     readonly resetsPerLoginPerHour: number;
     readonly phoneFailuresPerSourcePer15Minutes: number;
     readonly autoResetsPerMailboxPerHour: number;
+    /** IPv6 sources count per network of this many bits (docs/limits.md). */
+    readonly ipv6PrefixLength: number;
   };
   /** Directory sign-in (auth/ldap-authenticator.ts); absent when UMPIN_LDAP_URL is unset. */
   readonly ldap: LdapConfig | undefined;
@@ -116,8 +118,9 @@ export const SETTINGS = {
   UMPIN_LIMIT_REQUESTS_PER_MINUTE: { default: '120', help: 'SOAP requests per client address per minute, before any password work' },
   UMPIN_LIMIT_FAILED_SIGNINS: { default: '10', help: 'failed sign-ins per login and address per 15 minutes' },
   UMPIN_LIMIT_RESETS_PER_HOUR: { default: '20', help: 'ResetPIN calls per login per hour' },
-  UMPIN_LIMIT_PHONE_FAILURES: { default: '5', help: 'wrong phone PINs per mailbox and source per 15 minutes (more are refused, not counted)' },
+  UMPIN_LIMIT_PHONE_FAILURES: { default: '5', help: 'wrong phone PINs per mailbox and PBX address per 15 minutes (more are refused, not counted)' },
   UMPIN_LIMIT_AUTO_RESETS_PER_HOUR: { default: '3', help: 'automatic-reset mails per mailbox per hour' },
+  UMPIN_LIMIT_IPV6_PREFIX: { default: '64', help: 'IPv6 client addresses count per network of this many bits in every limit (16–128)' },
   UMPIN_LDAP_URL: { default: '(none: local users only)', help: 'ldap://host:389 or ldaps://host:636: also check sign-ins against this directory' },
   UMPIN_LDAP_STARTTLS: { default: 'false', help: 'true: upgrade an ldap:// connection with StartTLS before any bind' },
   UMPIN_LDAP_BIND_DN: { default: '(anonymous search)', help: 'the service account that looks up the user entry' },
@@ -184,6 +187,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       resetsPerLoginPerHour: parseInteger('UMPIN_LIMIT_RESETS_PER_HOUR', value('UMPIN_LIMIT_RESETS_PER_HOUR') ?? '20', 1, 1_000_000),
       phoneFailuresPerSourcePer15Minutes: parseInteger('UMPIN_LIMIT_PHONE_FAILURES', value('UMPIN_LIMIT_PHONE_FAILURES') ?? '5', 1, 1_000_000),
       autoResetsPerMailboxPerHour: parseInteger('UMPIN_LIMIT_AUTO_RESETS_PER_HOUR', value('UMPIN_LIMIT_AUTO_RESETS_PER_HOUR') ?? '3', 1, 1_000),
+      ipv6PrefixLength: parseInteger('UMPIN_LIMIT_IPV6_PREFIX', value('UMPIN_LIMIT_IPV6_PREFIX') ?? '64', 16, 128),
     }),
     ldap: parseLdap(value, cwd),
     redisUrl: optional('UMPIN_REDIS_URL', parseRedisUrl),

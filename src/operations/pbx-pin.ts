@@ -15,12 +15,11 @@ import type { PinChangeEffects } from '../store/index.ts';
 
 /**
  * The caller chose this PIN: it is current, the counter and the first-time flag are cleared (as
- * phoneChangePin). `lockedOut: false` is what PinChangeEffects can say today; a lockout that lands
- * between the check in setPinFromPbx and the activation would be cleared by it, as in phoneChangePin.
- * Once the effects can say "keep the lock state" (issue 12), this is where to say it.
+ * phoneChangePin). The lock state is kept: a lockout that lands between the check in setPinFromPbx
+ * and the activation stays (docs/lockout.md), since choosing a PIN in the PBX's menu never unlocks.
  */
 const CHOSEN_EFFECTS: PinChangeEffects = Object.freeze({
-  pinExpired: false, lockedOut: false, clearFailedLogons: true, clearFirstTimeUser: true,
+  pinExpired: false, lockedOut: 'keep', clearFailedLogons: true, clearFirstTimeUser: true,
 });
 
 /**

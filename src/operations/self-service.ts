@@ -9,8 +9,8 @@ import { isPinExpired, type PinPolicy } from '../pin/index.ts';
 import type { PinChangeEffects } from '../store/index.ts';
 import { findLastMail, type LastMail } from './admin.ts';
 import { changePin } from './change-pin.ts';
-import { enforce } from './limits.ts';
 import type { Actor, Services } from './services.ts';
+import { admitRequest } from './sign-in.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -20,7 +20,7 @@ const DAY_MS = 86_400_000;
  * lockout guards against PIN guessing, which a password holder need not do).
  */
 export const SELF_CHOSEN_EFFECTS: PinChangeEffects = Object.freeze({
-  pinExpired: false, lockedOut: false, clearFailedLogons: true, clearFirstTimeUser: true,
+  pinExpired: false, lockedOut: 'unlock', clearFailedLogons: true, clearFirstTimeUser: true,
 });
 
 export interface OwnPinState {
@@ -64,7 +64,7 @@ export async function describeOwnPin(services: Services, login: string): Promise
  * costs KDF work, so it counts against the per-address request limit.
  */
 export async function chooseOwnPin(services: Services, login: string, pin: string, by: Actor): Promise<void> {
-  enforce(await services.limits.requestsPerAddress.hit(by.source), 'Too many requests from your address; try again later.');
+  await admitRequest(services, by.source);
   if (!(await services.store.findMailbox(login))) throw new MailboxNotEnabled();
   await changePin(services, login, { reason: 'change', by, chosenPin: pin, mailTo: null, effects: SELF_CHOSEN_EFFECTS });
 }

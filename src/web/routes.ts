@@ -11,7 +11,7 @@ import { AuthenticationFailed, MailboxNotEnabled, MailHandOffFailed, NoPinSatisf
 import { resetOwnPin } from '../operations/reset-pin.ts';
 import { chooseOwnPin, describeOwnPin } from '../operations/self-service.ts';
 import type { Services } from '../operations/services.ts';
-import { signIn } from '../operations/sign-in.ts';
+import { admitRequest, signIn } from '../operations/sign-in.ts';
 import { isLanguage, negotiateLanguage, translator, type Language } from './i18n.ts';
 import { checkSession, credentialStamp, endSession, forgetSignIn, sessionLanguage, startSession, takeFlash } from './session.ts';
 import {
@@ -74,7 +74,8 @@ export function registerRoutes(web: FastifyInstance, services: Services, options
       return page(reply, 400, renderSignIn(ctx, { login, errors: signInErrors(t, { login: login === '', password: password === '' }) }));
     }
     try {
-      const caller = await signIn(services, { login, password }, request.ip, { event: 'web.sign-in', via: 'web' });
+      await admitRequest(services, request.ip);
+      const caller = await signIn(services, { login, password }, request.ip, 'web.sign-in', 'web');
       startSession(request.session, caller.login, await credentialStamp(services, caller.login), services.now().getTime());
       await audit(request, 'web.sign-in', 'success', caller.login);
       request.outcome = { operation: 'web/sign-in', result: 'success', login: caller.login };
