@@ -66,6 +66,8 @@ export interface Config {
   readonly realm: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly kdfConcurrency: number;
+  /** A self-service session unused this long ends (src/web/). */
+  readonly webIdleSeconds: number;
   /** The FastAGI listener for Asterisk (src/agi/); absent unless UMPIN_AGI_LISTEN is set. */
   readonly agi: AgiConfig | undefined;
   /** PBX contexts / domains whose mailbox numbers are umpin extensions (operations/pbx-pin.ts); `*`: any. */
@@ -143,6 +145,7 @@ export const SETTINGS = {
   UMPIN_REALM: { default: 'umpin', help: 'the HTTP Basic realm' },
   UMPIN_LOG_LEVEL: { default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
   UMPIN_KDF_CONCURRENCY: { default: '(number of cores)', help: 'argon2 hashes computed at once' },
+  UMPIN_WEB_IDLE_SECONDS: { default: '900', help: 'a self-service (/my/) session unused this long ends (10–86400; 900 = 15 minutes)' },
   UMPIN_AGI_LISTEN: { default: '(none: no FastAGI)', help: 'host:port of the FastAGI listener for Asterisk, usually 127.0.0.1:4573 (docs/pbx.md)' },
   UMPIN_AGI_ALLOW: { default: '127.0.0.1,::1', help: 'comma-separated addresses or CIDRs of the Asterisk servers allowed to connect to the FastAGI listener' },
   UMPIN_AGI_READ_TIMEOUT_MS: { default: '60000', help: 'each line Asterisk owes the FastAGI listener (a reply, the caller typing) must arrive within this (1000–600000)' },
@@ -201,6 +204,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     realm: parseRealm(value('UMPIN_REALM') ?? 'umpin'),
     logLevel: parseLogLevel(value('UMPIN_LOG_LEVEL') ?? 'info'),
     kdfConcurrency: parseInteger('UMPIN_KDF_CONCURRENCY', value('UMPIN_KDF_CONCURRENCY') ?? String(availableParallelism()), 1, 256),
+    webIdleSeconds: parseInteger('UMPIN_WEB_IDLE_SECONDS', value('UMPIN_WEB_IDLE_SECONDS') ?? '900', 10, 86_400),
     agi: parseAgi(value),
     pbxExtensionContexts: Object.freeze(parseNameList('UMPIN_PBX_EXTENSION_CONTEXTS', value('UMPIN_PBX_EXTENSION_CONTEXTS') ?? 'default')),
   });
