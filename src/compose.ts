@@ -18,7 +18,7 @@ import { KeyedMutex } from './lib/keyed-mutex.ts';
 import type { MailTransport } from './mail/mail-message.ts';
 import { PickupTransport } from './mail/pickup/pickup-transport.ts';
 import { describeSmtpRelay, parseSmtpUrl } from './mail/smtp/smtp-url.ts';
-import { openLimits } from './operations/limits.ts';
+import { Limits, limitKeySecret, limitSettings } from './operations/limits.ts';
 import { NO_METRICS, type Metrics } from './observability/metrics.ts';
 import type { Logger, Services } from './operations/services.ts';
 import { cryptoDigits } from './pin/index.ts';
@@ -89,7 +89,7 @@ export async function openServices(config: Config, log: Logger, options: { metri
     digits: cryptoDigits,
     owner: { host: hostname(), pid: process.pid },
     mailboxLocks: new KeyedMutex(),
-    limits: openLimits(config.limits, { redisUrl: config.redisUrl, pepper: secret.pepper, log }),
+    limits: await openLimits(config, secret.pepper, log),
     log,
     metrics,
   });
@@ -150,3 +150,27 @@ export function describeMail(config: Config): string {
   return config.smtpUrl === undefined ? `pickup directory ${config.pickupDir}` : `SMTP relay ${describeSmtpRelay(parseSmtpUrl(config.smtpUrl))}`;
 }
 
+/**
+ * The abuse limits of the configuration: in memory, or shared through Redis
+ * when UMPIN_REDIS_URL is set (its client loaded only then). Counter names
+ * are keyed with a key derived from the server secret (`pepper`), which
+ * instances sharing a database already share.
+ */
+async function openLimits(config: Config, pepper: Uint8Array, log: Logger): Promise<Limits> {
+  const settings = limitSettings(config.limits);
+  if (config.redisUrl === undefined) return new Limits(settings);
+  const { RedisCounters, RedisRateLimiter, describeRedisUrl, openRedisClient } = await import('./lib/redis-rate-limiter.ts');
+  const client = openRedisClient(config.redisUrl);
+  const redis = describeRedisUrl(config.redisUrl);
+  const counters = new RedisCounters({
+    client,
+    keySecret: limitKeySecret(pepper),
+    onUnavailable: (error) => log.warn({ redis, err: error.message },
+      'Redis is not answering: each instance enforces the abuse limits on its own counters until it does; check that Redis is running and reachable'),
+    onRestored: () => log.info({ redis }, 'Redis answers again: the abuse limits are shared between instances again'),
+  });
+  return new Limits(settings, Date.now, {
+    counter: (rule, limit, memory) => new RedisRateLimiter(counters, rule, limit, memory),
+    close: async () => client.disconnect(),
+  });
+}

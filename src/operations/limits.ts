@@ -23,8 +23,6 @@ import { hkdfSync } from 'node:crypto';
 import { ServerBusy } from '../errors.ts';
 import { RateLimiter, type RateCounter, type RateDecision, type RateLimit, type Reservation } from '../lib/rate-limiter.ts';
 import { DEFAULT_IPV6_PREFIX_LENGTH, limitedAddress } from '../lib/source-address.ts';
-import { RedisCounters, RedisRateLimiter, describeRedisUrl, openRedisClient } from '../lib/redis-rate-limiter.ts';
-import type { Logger } from './services.ts';
 
 export interface LimitSettings {
   readonly requestsPerAddress: RateLimit;
@@ -62,9 +60,13 @@ export function limitSettings(counts: {
   };
 }
 
-/** Where the counters live: this process only, or Redis shared with other instances. */
+/**
+ * Counters shared with other instances (Redis, built by the composition
+ * root): `counter` wraps a limit's in-memory counter, which it falls back
+ * to while the shared store cannot answer.
+ */
 export interface SharedCounters {
-  readonly counters: RedisCounters;
+  counter(rule: string, limit: RateLimit, memory: RateLimiter): RateCounter;
   close(): Promise<void>;
 }
 
@@ -84,7 +86,7 @@ export class Limits {
     // The rule names are part of the Redis keys: renaming one starts its counters afresh.
     const counter = (rule: string, limit: RateLimit): RateCounter => {
       const memory = new RateLimiter(limit, now);
-      return shared ? new RedisRateLimiter(shared.counters, rule, limit, memory) : memory;
+      return shared ? shared.counter(rule, limit, memory) : memory;
     };
     this.requestsPerAddress = counter('requests-per-address', settings.requestsPerAddress);
     this.failedSignIns = counter('failed-sign-ins', settings.failedSignInsPerLoginAndAddress);
@@ -102,29 +104,6 @@ export class Limits {
   async close(): Promise<void> {
     await this.#shared?.close();
   }
-}
-
-/**
- * The limits of the configuration: in memory, or in Redis when `redisUrl`
- * is set. Counter names are keyed with a key derived from the server secret
- * (`pepper`), which instances sharing a database already share.
- */
-export function openLimits(
-  counts: Parameters<typeof limitSettings>[0],
-  options: { readonly redisUrl: string | undefined; readonly pepper: Uint8Array; readonly log: Logger },
-): Limits {
-  const settings = limitSettings(counts);
-  if (options.redisUrl === undefined) return new Limits(settings);
-  const client = openRedisClient(options.redisUrl);
-  const redis = describeRedisUrl(options.redisUrl);
-  const counters = new RedisCounters({
-    client,
-    keySecret: limitKeySecret(options.pepper),
-    onUnavailable: (error) => options.log.warn({ redis, err: error.message },
-      'Redis is not answering: each instance enforces the abuse limits on its own counters until it does; check that Redis is running and reachable'),
-    onRestored: () => options.log.info({ redis }, 'Redis answers again: the abuse limits are shared between instances again'),
-  });
-  return new Limits(settings, Date.now, { counters, close: async () => client.disconnect() });
 }
 
 /** The HMAC key for Redis counter names, derived from the pepper so that no new secret has to be shared. */
