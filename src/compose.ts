@@ -17,7 +17,8 @@ import { KeyedMutex } from './lib/keyed-mutex.ts';
 import type { MailTransport } from './mail/mail-message.ts';
 import { PickupTransport } from './mail/pickup/pickup-transport.ts';
 import { SmtpTransport } from './mail/smtp/smtp-transport.ts';
-import { describeSmtpRelay, parseSmtpUrl } from './mail/smtp/smtp-url.ts';
+import { parseSmtpUrl } from './mail/smtp/smtp-url.ts';
+import { redactUrl } from './lib/redact-url.ts';
 import { openLimits } from './operations/limits.ts';
 import { NO_METRICS, type Metrics } from './observability/metrics.ts';
 import type { Logger, Services } from './operations/services.ts';
@@ -131,21 +132,16 @@ async function checkServerKeyBinding(store: PinStore, secret: ServerKeyring, fil
 /** SMTP when UMPIN_SMTP_URL is set, else the pickup directory. A bad URL or CA file is a configuration error. */
 function openMailTransport(config: Config): MailTransport {
   if (config.smtpUrl === undefined) return new PickupTransport(config.pickupDir);
-  try {
-    return new SmtpTransport({
-      relay: parseSmtpUrl(config.smtpUrl),
-      ...(config.smtpCaFile ? { caFile: config.smtpCaFile } : {}),
-      timeoutMs: config.mailTimeoutMs,
-    });
-  } catch (error) {
-    if (!(error instanceof TypeError) || error instanceof ConfigError) throw error;
-    const setting = error.message.startsWith('UMPIN_SMTP_CA_FILE') ? 'UMPIN_SMTP_CA_FILE' : 'UMPIN_SMTP_URL';
-    throw new ConfigError(setting, error.message.replace(/^UMPIN_SMTP_(URL|CA_FILE):?\s*/, ''));
-  }
+  // parseSmtpUrl and the CA file's reader throw ConfigErrors naming their settings themselves.
+  return new SmtpTransport({
+    relay: parseSmtpUrl(config.smtpUrl),
+    ...(config.smtpCaFile ? { caFile: config.smtpCaFile } : {}),
+    timeoutMs: config.mailTimeoutMs,
+  });
 }
 
 /** Where mail goes, without secrets, for the start-up log line. */
 export function describeMail(config: Config): string {
-  return config.smtpUrl === undefined ? `pickup directory ${config.pickupDir}` : `SMTP relay ${describeSmtpRelay(parseSmtpUrl(config.smtpUrl))}`;
+  return config.smtpUrl === undefined ? `pickup directory ${config.pickupDir}` : `SMTP relay ${redactUrl(config.smtpUrl)}`;
 }
 

@@ -294,3 +294,17 @@ export type AnyUmpinError =
 export function toUmpinError(error: unknown): AnyUmpinError {
   return error instanceof UmpinError ? (error as AnyUmpinError) : new InternalError({ cause: error });
 }
+
+/**
+ * A setting that cannot work (STYLE 4: misconfiguration is a TypeError, not a fault): it stops the start
+ * or the command, names the setting, and never reaches a client. Thrown where the problem is found
+ * (config.ts, a transport reading its CA file, the SMTP URL parser), so nobody has to guess the setting
+ * from a message's text.
+ */
+export class ConfigError extends TypeError {
+  readonly setting: string;
+  constructor(setting: string, message: string, options?: { cause?: unknown }) {
+    super(`${setting}: ${message}`, options);
+    this.setting = setting;
+  }
+}

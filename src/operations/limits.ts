@@ -16,7 +16,8 @@
 import { hkdfSync } from 'node:crypto';
 import { ServerBusy } from '../errors.ts';
 import { RateLimiter, type RateCounter, type RateDecision, type RateLimit } from '../lib/rate-limiter.ts';
-import { RedisCounters, RedisRateLimiter, describeRedisUrl, openRedisClient } from '../lib/redis-rate-limiter.ts';
+import { redactUrl } from '../lib/redact-url.ts';
+import { RedisCounters, RedisRateLimiter, openRedisClient } from '../lib/redis-rate-limiter.ts';
 import type { Logger } from './services.ts';
 
 export interface LimitSettings {
@@ -98,7 +99,7 @@ export function openLimits(
   const settings = limitSettings(counts);
   if (options.redisUrl === undefined) return new Limits(settings);
   const client = openRedisClient(options.redisUrl);
-  const redis = describeRedisUrl(options.redisUrl);
+  const redis = redactUrl(options.redisUrl);
   const counters = new RedisCounters({
     client,
     keySecret: limitKeySecret(options.pepper),
