@@ -17,7 +17,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { Client, EqualityFilter, ResultCodeError, type Entry } from 'ldapts';
 import { ConfigError, type LdapConfig } from '../config.ts';
 import { AuthenticationFailed, ServerBusy } from '../errors.ts';
-import { readCertificateFile, readSettingFile } from '../lib/read-setting-file.ts';
+import { readCertificateFile, readSettingFile } from '../read-setting-file.ts';
 import { withDeadline } from '../lib/with-deadline.ts';
 import type { Authenticator } from './authenticate.ts';
 

@@ -8,7 +8,7 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { ServerOptions as HttpServerOptions } from 'node:http';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { ConfigError, type Config } from '../config.ts';
-import { readSettingFile } from '../lib/read-setting-file.ts';
+import { readSettingFile } from '../read-setting-file.ts';
 
 export type ListenerConfig = Pick<Config, 'tls' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs'>;
 

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { MailHandOffFailed, type HandOffFacts } from '../../errors.ts';
-import { readCertificateFile } from '../../lib/read-setting-file.ts';
+import { readCertificateFile } from '../../read-setting-file.ts';
 import type { HandOffReceipt, MailMessage, MailTransport } from '../mail-message.ts';
 import type { SmtpRelay } from './smtp-url.ts';
 

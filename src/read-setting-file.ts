@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from './errors.ts';
 
 /** The file's text (UTF-8). */
 export function readSettingFile(setting: string, file: string): string {
