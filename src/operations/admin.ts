@@ -240,21 +240,15 @@ export interface LastMail {
   readonly reply: string;
 }
 
-/** The mailbox's most recent PIN mail: one waiting in the outbox, else the last the audit trail records. */
+/** The mailbox's most recent PIN mail: one waiting in the outbox, else the last the audit trail records (one indexed row). */
 export async function findLastMail(services: Services, login: string): Promise<LastMail | undefined> {
   const queued = (await services.store.listQueuedMail(services.now())).find((mail) => mail.login === login);
   if (queued) {
     return { status: queued.lastReply === null ? 'queued' : 'retrying', at: queued.createdAt.toISOString(), reply: queued.lastReply ?? '' };
   }
-  const events = await services.store.listAudit({ login });
-  for (let i = events.length - 1; i >= 0; i -= 1) {
-    const event = events[i] as StoredAuditEvent;
-    if (event.outcome === 'success' && typeof event.detail?.messageId === 'string') {
-      return { status: 'handed-off', at: event.at.toISOString(), reply: String(event.detail.handOff ?? '') };
-    }
-    if (event.outcome === 'mail-failed') {
-      return { status: 'failed', at: event.at.toISOString(), reply: String(event.detail?.reply ?? '') };
-    }
-  }
-  return undefined;
+  const event = await services.store.findLastMailEvent(login);
+  if (event === undefined) return undefined;
+  return event.outcome === 'mail-failed'
+    ? { status: 'failed', at: event.at.toISOString(), reply: String(event.detail?.reply ?? '') }
+    : { status: 'handed-off', at: event.at.toISOString(), reply: String(event.detail?.handOff ?? '') };
 }

@@ -24,7 +24,7 @@ const ALL_COMMANDS = [
   'mailbox enable', 'mailbox set', 'mailbox disable', 'mailbox show', 'mailbox list',
   'pin reset', 'pin show', 'pin unlock', 'pin lock',
   'policy new', 'policy set', 'policy show', 'policy remove',
-  'audit', 'apikey add', 'apikey list', 'apikey revoke',
+  'audit', 'audit prune', 'apikey add', 'apikey list', 'apikey revoke',
 ];
 
 
@@ -103,7 +103,7 @@ describe('umpin administrator CLI', () => {
     it('are refused (exit 2, naming the option) before anything is opened or created', async () => {
       const envEmpty = { ...env, UMPIN_DATA_DIR: emptyDir };
       const run = (...args: string[]) => runUmpin(args, envEmpty);
-      const [notNumber, fraction, negative, notBoolean, since, limit, csvAndLogin, contradiction, setNothing] = await Promise.all([
+      const [notNumber, fraction, negative, notBoolean, since, limit, csvAndLogin, contradiction, setNothing, pruneAll, pruneWhen] = await Promise.all([
         run('policy', 'new', 'x', '--min-pin-length', 'abc'),
         run('policy', 'new', 'x', '--pin-lifetime', '1.5'),
         run('policy', 'set', 'x', '--max-logon-attempts=-1'),
@@ -113,6 +113,8 @@ describe('umpin administrator CLI', () => {
         run('pin', 'reset', 'alice', '--csv', 'x.csv'),
         run('pin', 'reset', 'alice', '--no-email', '--notify-email', 'a@example.com'),
         run('policy', 'set', 'default'),
+        run('audit', 'prune'),
+        run('audit', 'prune', '--before', 'last year'),
       ]);
       assertRun(notNumber, 2, { stderr: /^umpin policy new: --min-pin-length "abc" is not a whole number\.\nUsage: umpin policy new <name> / });
       assertRun(fraction, 2, { stderr: 'umpin policy new: --pin-lifetime "1.5" is not a whole number or Unlimited.' });
@@ -123,6 +125,8 @@ describe('umpin administrator CLI', () => {
       assertRun(csvAndLogin, 2, { stderr: 'umpin pin reset: give either a login or --csv <file>, not both.' });
       assertRun(contradiction, 2, { stderr: 'umpin pin reset: --no-email and --notify-email contradict each other' });
       assertRun(setNothing, 2, { stderr: 'umpin policy set: give at least one setting to change' });
+      assertRun(pruneAll, 2, { stderr: 'umpin audit prune: --before <time> is required: which events to delete is never a default.\nUsage: umpin audit prune --before <time>\n' });
+      assertRun(pruneWhen, 2, { stderr: 'umpin audit prune: --before "last year" is neither an ISO time' });
       assert.deepEqual(readdirSync(emptyDir), [], 'nothing was created');
     });
   });
@@ -449,6 +453,30 @@ describe('umpin administrator CLI', () => {
       assert.match(lines[2] ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z {2}pin\.admin-reset {2}success {2}grace {2}by admin from cli {2}\{"messageId":.*"to":"helpdesk@example\.com".*\}$/);
       assert.match(lines[0] ?? '', /^\S+ {2}mailbox\.enable {2}success {2}grace {2}by admin from cli$/, 'no detail, no braces');
       assertRun(future, 0, { stdout: /^$/ });
+    });
+
+    it('prune --before deletes the older events only, says how many, and is itself audited', async () => {
+      const own = await makeDataDir(); // its own trail: a prune must not reach the events the other tests read
+      try {
+        const ownEnv = { ...env, UMPIN_DATA_DIR: own };
+        const seeded = await openServices(loadConfig(ownEnv), pino({ level: 'silent' }));
+        const now = Date.now();
+        for (const days of [400, 40, 10]) {
+          await seeded.services.store.appendAudit({ at: new Date(now - days * 86_400_000), event: 'pin.logon', outcome: 'ok', login: 'zoe', actor: 'phone', source: '192.0.2.1' });
+        }
+        await seeded.close();
+        const pruned = await runUmpin(['audit', 'prune', '--before', '30d'], ownEnv);
+        assertRun(pruned, 0, { stdout: /^Deleted 2 audit events from before \d{4}-\d\d-\d\dT[\d:.]+Z\.\n$/ });
+        const left = await runUmpin(['audit', '--json'], ownEnv);
+        assertRun(left, 0);
+        const events = left.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { event: string; login: string | null; actor: string; detail: Record<string, unknown> });
+        assert.deepEqual(events.map((e) => [e.event, e.login, e.actor, e.detail.deleted]), [['pin.logon', 'zoe', 'phone', undefined], ['audit.prune', null, 'admin', 2]]);
+        const again = await runUmpin(['audit', 'prune', '--before', '30d'], ownEnv);
+        assertRun(again, 0, { stdout: /^Deleted 0 audit events from before / });
+        assert.equal((await runUmpin(['audit', '--json'], ownEnv)).stdout, left.stdout, 'nothing to delete: nothing changed, not even the trail');
+      } finally {
+        await rm(own, { recursive: true, force: true });
+      }
     });
 
     it('shows refused PIN changes with the rules they broke', async () => {
