@@ -202,7 +202,7 @@ export async function resetPinByAdmin(services: Services, login: string, options
   await showMailbox(services, login);
   const sendEmail = options.sendEmail ?? true;
   if (!sendEmail && options.pin === undefined) {
-    throw new InvalidArgument('--no-email needs --pin: a generated PIN that is not mailed would be known to nobody.');
+    throw new InvalidArgument('--no-email needs a chosen PIN (--pin-stdin, --pin-file, or the pin column of a CSV line): a generated PIN that is not mailed would be known to nobody.');
   }
   if (options.notifyEmail !== undefined && !EMAIL_PATTERN.test(options.notifyEmail)) {
     throw new InvalidArgument(`--notify-email "${options.notifyEmail}" is not an e-mail address such as user@example.com.`);

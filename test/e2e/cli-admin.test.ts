@@ -103,7 +103,7 @@ describe('umpin administrator CLI', () => {
     it('are refused (exit 2, naming the option) before anything is opened or created', async () => {
       const envEmpty = { ...env, UMPIN_DATA_DIR: emptyDir };
       const run = (...args: string[]) => runUmpin(args, envEmpty);
-      const [notNumber, fraction, negative, notBoolean, since, limit, csvAndLogin, contradiction, setNothing, pruneAll, pruneWhen] = await Promise.all([
+      const [notNumber, fraction, negative, notBoolean, since, limit, csvAndLogin, contradiction, setNothing] = await Promise.all([
         run('policy', 'new', 'x', '--min-pin-length', 'abc'),
         run('policy', 'new', 'x', '--pin-lifetime', '1.5'),
         run('policy', 'set', 'x', '--max-logon-attempts=-1'),
@@ -113,8 +113,6 @@ describe('umpin administrator CLI', () => {
         run('pin', 'reset', 'alice', '--csv', 'x.csv'),
         run('pin', 'reset', 'alice', '--no-email', '--notify-email', 'a@example.com'),
         run('policy', 'set', 'default'),
-        run('audit', 'prune'),
-        run('audit', 'prune', '--before', 'last year'),
       ]);
       assertRun(notNumber, 2, { stderr: /^umpin policy new: --min-pin-length "abc" is not a whole number\.\nUsage: umpin policy new <name> / });
       assertRun(fraction, 2, { stderr: 'umpin policy new: --pin-lifetime "1.5" is not a whole number or Unlimited.' });
@@ -125,8 +123,13 @@ describe('umpin administrator CLI', () => {
       assertRun(csvAndLogin, 2, { stderr: 'umpin pin reset: give either a login or --csv <file>, not both.' });
       assertRun(contradiction, 2, { stderr: 'umpin pin reset: --no-email and --notify-email contradict each other' });
       assertRun(setNothing, 2, { stderr: 'umpin policy set: give at least one setting to change' });
-      assertRun(pruneAll, 2, { stderr: 'umpin audit prune: --before <time> is required: which events to delete is never a default.\nUsage: umpin audit prune --before <time>\n' });
-      assertRun(pruneWhen, 2, { stderr: 'umpin audit prune: --before "last year" is neither an ISO time' });
+      assert.deepEqual(readdirSync(emptyDir), [], 'nothing was created');
+    });
+
+    it('audit prune needs --before and a time it can read, checked before anything is opened', async () => {
+      const envEmpty = { ...env, UMPIN_DATA_DIR: emptyDir };
+      assertRun(await runUmpin(['audit', 'prune'], envEmpty), 2, { stderr: 'umpin audit prune: --before <time> is required: which events to delete is never a default.\nUsage: umpin audit prune --before <time>\n' });
+      assertRun(await runUmpin(['audit', 'prune', '--before', 'last year'], envEmpty), 2, { stderr: 'umpin audit prune: --before "last year" is neither an ISO time' });
       assert.deepEqual(readdirSync(emptyDir), [], 'nothing was created');
     });
   });
@@ -284,7 +287,7 @@ describe('umpin administrator CLI', () => {
 
     it('sets a chosen PIN without mail: it is active at once, expired as asked', async () => {
       const before = await listMailFiles(pickupDir);
-      const result = await umpin('pin', 'reset', 'alice', '--pin', '48151623', '--expired', 'false', '--no-email');
+      const result = await umpinWithInput('48151623\n', 'pin', 'reset', 'alice', '--pin-stdin', '--expired', 'false', '--no-email');
       assertRun(result, 0, { stdout: 'Set the PIN of alice (expired: no, locked out: no); no mail was sent.\n' });
       assert.equal(result.stderr, '');
       assert.ok(!result.stdout.includes('48151623'), 'the PIN is never printed');
@@ -295,7 +298,9 @@ describe('umpin administrator CLI', () => {
 
     it('refuses a PIN that breaks several rules, listing every rule id on its own line, and changes nothing', async () => {
       const before = { mailbox: await services.store.findMailbox('sam'), verifiers: await verifiers('sam'), mails: await listMailFiles(pickupDir) };
-      const result = await umpin('pin', 'reset', 'sam', '--pin', '2222');
+      const pinFile = join(dataDir, 'sam.pin');
+      await writeFile(pinFile, '2222\n', { mode: 0o600 });
+      const result = await umpin('pin', 'reset', 'sam', '--pin-file', pinFile);
       assertRun(result, 1, { stderr: /^umpin pin reset: The PIN does not meet the PIN policy, so nothing was changed:\n/ });
       assert.equal(result.stdout, '');
       const ids = result.stderr.split('\n').slice(1).filter(Boolean).map((line) => /^ {2}(pin\.[a-z-]+) +\S/.exec(line)?.[1]);
@@ -303,6 +308,22 @@ describe('umpin administrator CLI', () => {
       assert.match(result.stderr, /^ {2}pin\.too-short +A PIN must have at least 6 digits\.$/m);
       assert.deepEqual({ mailbox: await services.store.findMailbox('sam'), verifiers: await verifiers('sam'), mails: await listMailFiles(pickupDir) }, before);
       assert.equal(await isActivePin(services, 'sam', '2222'), false);
+    });
+
+    it('refuses a PIN given as an argument, or from two places, before reading or changing anything', async () => {
+      const before = { mailbox: await services.store.findMailbox('alice'), verifiers: await verifiers('alice'), mails: await listMailFiles(pickupDir) };
+      const [argument, both, missingFile, withCsv] = await Promise.all([
+        umpin('pin', 'reset', 'alice', '--pin', '73951842', '--no-email'),
+        umpinWithInput('73951842', 'pin', 'reset', 'alice', '--pin-stdin', '--pin-file', join(dataDir, 'x.pin'), '--no-email'),
+        umpin('pin', 'reset', 'alice', '--pin-file', join(dataDir, 'nosuch.pin'), '--no-email'),
+        umpinWithInput('73951842', 'pin', 'reset', '--csv', join(dataDir, 'x.csv'), '--pin-stdin'),
+      ]);
+      assertRun(argument, 2, { stderr: "umpin pin reset: --pin is not taken: a PIN given as an argument shows in ps and in the shell's history. Pipe it in with --pin-stdin, or name a file with --pin-file.\n" });
+      assertRun(both, 2, { stderr: 'umpin pin reset: give --pin-stdin or --pin-file, not both.\n' });
+      assertRun(missingFile, 2, { stderr: `umpin pin reset: --pin-file: cannot read ${join(dataDir, 'nosuch.pin')}: ENOENT\n` });
+      assertRun(withCsv, 2, { stderr: 'umpin pin reset: --pin-stdin cannot be combined with --csv; set it per line in the pin column.\n' });
+      for (const result of [argument, both, missingFile, withCsv]) assert.ok(!`${result.stdout}${result.stderr}`.includes('73951842'), 'the PIN is never echoed');
+      assert.deepEqual({ mailbox: await services.store.findMailbox('alice'), verifiers: await verifiers('alice'), mails: await listMailFiles(pickupDir) }, before, 'nothing changed');
     });
 
     it('mails the PIN to --notify-email; --locked-out true locks; unlock and lock follow', async () => {
@@ -314,7 +335,7 @@ describe('umpin administrator CLI', () => {
         umpin('pin', 'reset', 'nosuch'),
       ]);
       assertRun(notify, 0, { stdout: /^Reset the PIN of sam \(expired: yes, locked out: yes\); the mail with the PIN was handed off to helpdesk@example\.com \(.+\)\.\n$/ });
-      assertRun(noPin, 1, { stderr: 'umpin pin reset: --no-email needs --pin: a generated PIN that is not mailed would be known to nobody.\n' });
+      assertRun(noPin, 1, { stderr: 'umpin pin reset: --no-email needs a chosen PIN (--pin-stdin, --pin-file, or the pin column of a CSV line): a generated PIN that is not mailed would be known to nobody.\n' });
       assertRun(badFlag, 2, { stderr: 'umpin pin reset: --expired "maybe" is not true or false.' });
       assertRun(missing, 1, { stderr: 'umpin pin reset: There is no voice mail mailbox for "nosuch"' });
       const mails = await newPinMails(pickupDir, before);
@@ -387,13 +408,22 @@ describe('umpin administrator CLI', () => {
       assertRun(result, 1);
       assert.deepEqual(result.stdout.split('\n'), [
         'line 2  reset    erin  no mail sent',
-        'line 3  failed   frank  --no-email needs --pin: a generated PIN that is not mailed would be known to nobody.',
+        'line 3  failed   frank  --no-email needs a chosen PIN (--pin-stdin, --pin-file, or the pin column of a CSV line): a generated PIN that is not mailed would be known to nobody.',
         'line 4  failed   grace  The notify_email column names an address, but no mail is to be sent (--no-email); leave one of them out.',
         '1 reset, 0 skipped, 2 failed',
         '',
       ]);
       assert.ok(await isActivePin(services, 'erin', '97531864'));
       assert.deepEqual(await listMailFiles(pickupDir), before, 'no mail was written');
+    });
+
+    it("reads a file Excel saved in a de or fr locale as it is: BOM, semicolons, CRLF", async () => {
+      const excel = join(dataDir, 'excel-de.csv');
+      await writeFile(excel, '\uFEFFlogin;pin;expired\r\nerin;31847265;false\r\n');
+      const result = await umpin('pin', 'reset', '--csv', excel, '--no-email');
+      assertRun(result, 0, { stdout: 'line 2  reset    erin  no mail sent\n1 reset, 0 skipped, 0 failed\n' });
+      assert.ok(await isActivePin(services, 'erin', '31847265'));
+      assert.equal((await services.store.findMailbox('erin'))?.pinExpired, false);
     });
 
     it('refuses a file without a login column, with an unknown column, or with an unclosed quote (exit 2), before any reset', async () => {
