@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs and starts every peer the tests talk to (issue 18): the Debian
-# packages (OpenLDAP's slapd, the third-party SOAP clients, Chromium, Lua,
-# openssl) and the machine's PostgreSQL and Redis when they do not answer.
+# packages (OpenLDAP's slapd, the third-party SOAP clients, Chromium, Lua)
+# and the machine's PostgreSQL and Redis when they do not answer.
 # CI (.ci/run) runs it before `npm test`; a developer runs it once, as root,
 # and then nothing in `npm test` is skipped. test/support/peers.ts is the
 # list the tests check; keep the two in step.
 set -euo pipefail
 
-packages=(slapd ldap-utils openssl python3-zeep libsoap-lite-perl php-cli php-soap chromium lua5.4)
+packages=(slapd ldap-utils python3-zeep libsoap-lite-perl php-cli php-soap chromium lua5.4)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

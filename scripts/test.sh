@@ -15,10 +15,16 @@ if [ $# -gt 0 ]; then files=("$@"); fi
 
 echo "== tests (${#files[@]} files)"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+skips=$(mktemp)
+trap 'rm -f "$log" "$skips"' EXIT
 set +e
-node --import ./scripts/preload-dependencies.mjs --import tsx --test --test-reporter=spec --test-concurrency=2 --test-timeout=300000 "${files[@]}" 2>&1 | tee "$log"
+node --import ./scripts/preload-dependencies.mjs --import tsx --test --test-concurrency=2 --test-timeout=300000 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=./scripts/peer-skips-reporter.mjs --test-reporter-destination="$skips" \
+  "${files[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+# Which peers were missing and what installs them (test/support/peers.ts).
+echo "== peers"; cat "$skips"
 if grep -Eq '^ℹ tests 0$' "$log"; then echo "the test runner executed no test" >&2; exit 1; fi
 exit "$status"

@@ -44,7 +44,7 @@ describe('loadConfig', () => {
       outboxRetryMs: 30000,
       outboxGiveUpMinutes: 1440,
       outboxIntervalMs: 5000,
-      limits: { requestsPerAddressPerMinute: 120, failedSignInsPer15Minutes: 10, resetsPerLoginPerHour: 20, phoneFailuresPerSourcePer15Minutes: 5, autoResetsPerMailboxPerHour: 3 },
+      limits: { requestsPerAddressPerMinute: 120, failedSignInsPer15Minutes: 10, resetsPerLoginPerHour: 20, phoneFailuresPerSourcePer15Minutes: 5, autoResetsPerMailboxPerHour: 3, ipv6PrefixLength: 64 },
       ldap: undefined,
       redisUrl: undefined,
       tls: undefined,
@@ -57,6 +57,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       kdfConcurrency: availableParallelism(),
       auditRetentionDays: 365,
+      agi: undefined,
+      pbxExtensionContexts: ['default'],
     });
   });
 
@@ -223,6 +225,19 @@ describe('loadConfig', () => {
     assertRefused({ UMPIN_REDIS_URL: 'http://:secret@r' }, 'UMPIN_REDIS_URL', /is not redis:\/\//);
     assert.doesNotMatch(loadConfigError({ UMPIN_REDIS_URL: 'http://:secret@r' }), /secret/);
     assertRefused({ UMPIN_ALLOW_PLAIN_HTTP_AUTH: 'maybe' }, 'UMPIN_ALLOW_PLAIN_HTTP_AUTH', /must be true or false/);
+  });
+
+  it('UMPIN_AGI_*, UMPIN_PBX_EXTENSION_CONTEXTS: off by default, loopback-only allowlist, checked', () => {
+    assert.deepEqual(loadConfig({ UMPIN_AGI_LISTEN: '127.0.0.1:4573' }, CWD).agi, { listen: { host: '127.0.0.1', port: 4573 }, allow: ['127.0.0.1', '::1'], readTimeoutMs: 60000 });
+    const wide = loadConfig({ UMPIN_AGI_LISTEN: '[::]:4573', UMPIN_AGI_ALLOW: '10.0.0.5, 192.168.10.0/24', UMPIN_AGI_READ_TIMEOUT_MS: '5000', UMPIN_PBX_EXTENSION_CONTEXTS: 'default, pbx.example.com' }, CWD);
+    assert.deepEqual(wide.agi, { listen: { host: '::', port: 4573 }, allow: ['10.0.0.5', '192.168.10.0/24'], readTimeoutMs: 5000 });
+    assert.deepEqual(wide.pbxExtensionContexts, ['default', 'pbx.example.com']);
+    assertRefused({ UMPIN_AGI_LISTEN: '4573' }, 'UMPIN_AGI_LISTEN', /is not host:port, e\.g\. 127\.0\.0\.1:4573/);
+    assertRefused({ UMPIN_AGI_ALLOW: '10.0.0.5' }, 'UMPIN_AGI_ALLOW', /UMPIN_AGI_LISTEN is not/);
+    assertRefused({ UMPIN_AGI_LISTEN: '127.0.0.1:4573', UMPIN_AGI_ALLOW: 'asterisk.local' }, 'UMPIN_AGI_ALLOW', /is not an address or CIDR/);
+    assertRefused({ UMPIN_AGI_LISTEN: '127.0.0.1:4573', UMPIN_AGI_ALLOW: ' , ' }, 'UMPIN_AGI_ALLOW', /names no address/);
+    assertRefused({ UMPIN_AGI_LISTEN: '127.0.0.1:4573', UMPIN_AGI_READ_TIMEOUT_MS: '10' }, 'UMPIN_AGI_READ_TIMEOUT_MS', /from 1000 to 600000/);
+    assertRefused({ UMPIN_PBX_EXTENSION_CONTEXTS: 'sales office' }, 'UMPIN_PBX_EXTENSION_CONTEXTS', /"sales office" is not a context or domain name/);
   });
 });
 

@@ -49,6 +49,8 @@ export interface Config {
     readonly resetsPerLoginPerHour: number;
     readonly phoneFailuresPerSourcePer15Minutes: number;
     readonly autoResetsPerMailboxPerHour: number;
+    /** IPv6 sources count per network of this many bits (docs/limits.md). */
+    readonly ipv6PrefixLength: number;
   };
   /** Directory sign-in (auth/ldap-authenticator.ts); absent when UMPIN_LDAP_URL is unset. */
   readonly ldap: LdapConfig | undefined;
@@ -69,6 +71,18 @@ export interface Config {
   readonly kdfConcurrency: number;
   /** Audit events older than this are deleted by the running service; 0 keeps them for ever (docs/audit.md). */
   readonly auditRetentionDays: number;
+  /** The FastAGI listener for Asterisk (src/agi/); absent unless UMPIN_AGI_LISTEN is set. */
+  readonly agi: AgiConfig | undefined;
+  /** PBX contexts / domains whose mailbox numbers are umpin extensions (operations/pbx-pin.ts); `*`: any. */
+  readonly pbxExtensionContexts: readonly string[];
+}
+
+export interface AgiConfig {
+  readonly listen: { readonly host: string; readonly port: number };
+  /** Peer addresses or CIDRs allowed to connect; everyone else is closed on at once. */
+  readonly allow: readonly string[];
+  /** Each line a peer owes (the environment block, each command's reply) must arrive within this. */
+  readonly readTimeoutMs: number;
 }
 
 export interface LdapConfig {
@@ -174,8 +188,9 @@ export const SETTINGS = {
   UMPIN_LIMIT_REQUESTS_PER_MINUTE: integer(120, 1, 10_000_000, 'SOAP requests per client address per minute, before any password work'),
   UMPIN_LIMIT_FAILED_SIGNINS: integer(10, 1, 1_000_000, 'failed sign-ins per login and address per 15 minutes'),
   UMPIN_LIMIT_RESETS_PER_HOUR: integer(20, 1, 1_000_000, 'ResetPIN calls per login per hour'),
-  UMPIN_LIMIT_PHONE_FAILURES: integer(5, 1, 1_000_000, 'wrong phone PINs per mailbox and source per 15 minutes (more are refused, not counted)'),
+  UMPIN_LIMIT_PHONE_FAILURES: integer(5, 1, 1_000_000, 'wrong phone PINs per mailbox and PBX address per 15 minutes (more are refused, not counted)'),
   UMPIN_LIMIT_AUTO_RESETS_PER_HOUR: integer(3, 1, 1_000, 'automatic-reset mails per mailbox per hour'),
+  UMPIN_LIMIT_IPV6_PREFIX: integer(64, 16, 128, 'IPv6 client addresses count per network of this many bits in every limit'),
   UMPIN_LDAP_URL: optional('(none: local users only)', 'ldap://host:389 or ldaps://host:636: also check sign-ins against this directory', parseLdapUrl),
   UMPIN_LDAP_STARTTLS: flag(false, 'true: upgrade an ldap:// connection with StartTLS before any bind'),
   UMPIN_LDAP_BIND_DN: optional('(anonymous search)', 'the service account that looks up the user entry', asText),
@@ -197,6 +212,10 @@ export const SETTINGS = {
   UMPIN_REALM: text('umpin', 'the HTTP Basic realm', parseRealm),
   UMPIN_LOG_LEVEL: text('info', 'fatal, error, warn, info, debug, trace or silent', parseLogLevel),
   UMPIN_KDF_CONCURRENCY: integer({ shown: '(number of cores)', value: availableParallelism }, 1, 256, 'argon2 hashes computed at once'),
+  UMPIN_AGI_LISTEN: optional('(none: no FastAGI)', 'host:port of the FastAGI listener for Asterisk, usually 127.0.0.1:4573 (docs/pbx.md)', (raw, name) => parseListen(raw, name, '4573')),
+  UMPIN_AGI_ALLOW: text('127.0.0.1,::1', 'comma-separated addresses or CIDRs of the Asterisk servers allowed to connect to the FastAGI listener', parseAddressList),
+  UMPIN_AGI_READ_TIMEOUT_MS: integer(60000, 1000, 600_000, 'each line Asterisk owes the FastAGI listener (a reply, the caller typing) must arrive within this'),
+  UMPIN_PBX_EXTENSION_CONTEXTS: text('default', 'comma-separated PBX contexts/domains whose mailbox numbers are umpin extensions; * for any (docs/pbx.md)', parseNameList),
   UMPIN_AUDIT_RETENTION_DAYS: integer(365, 0, 36_500, 'audit events older than this many days are deleted by the running service, hourly; 0 keeps them for ever'),
 } as const satisfies Record<`UMPIN_${string}`, SettingRow>;
 
@@ -251,6 +270,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       resetsPerLoginPerHour: setting('UMPIN_LIMIT_RESETS_PER_HOUR'),
       phoneFailuresPerSourcePer15Minutes: setting('UMPIN_LIMIT_PHONE_FAILURES'),
       autoResetsPerMailboxPerHour: setting('UMPIN_LIMIT_AUTO_RESETS_PER_HOUR'),
+      ipv6PrefixLength: setting('UMPIN_LIMIT_IPV6_PREFIX'),
     }),
     ldap: readLdap(setting, value),
     redisUrl: setting('UMPIN_REDIS_URL'),
@@ -264,6 +284,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: setting('UMPIN_LOG_LEVEL'),
     kdfConcurrency: setting('UMPIN_KDF_CONCURRENCY'),
     auditRetentionDays: setting('UMPIN_AUDIT_RETENTION_DAYS'),
+    agi: readAgi(setting, value),
+    pbxExtensionContexts: Object.freeze(setting('UMPIN_PBX_EXTENSION_CONTEXTS')),
   });
 }
 
@@ -325,10 +347,10 @@ export function describeSettings(format: 'text' | 'markdown' = 'text'): string {
   return rows.map(([name, row]) => `  ${name.padEnd(width)}  ${row.help} (default ${row.default})`).join('\n');
 }
 
-function parseListen(raw: string): Config['listen'] {
+function parseListen(raw: string, setting = 'UMPIN_LISTEN', examplePort = '8080'): Config['listen'] {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw);
   const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new ConfigError('UMPIN_LISTEN', `"${raw}" is not host:port, e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080.`);
+  if (!match || port > 65535) throw new ConfigError(setting, `"${raw}" is not host:port, e.g. 127.0.0.1:${examplePort}, 0.0.0.0:${examplePort} or [::1]:${examplePort}.`);
   return { host: match[1] ?? match[2] ?? '', port };
 }
 
@@ -425,13 +447,17 @@ function pairTls(cert: string | undefined, key: string | undefined): Config['tls
 
 /** Each entry is an IPv4/IPv6 address or CIDR; Fastify's proxy-addr reads them. */
 function parseTrustedProxies(raw: string): string[] {
+  return parseAddressList(raw, 'UMPIN_TRUSTED_PROXIES');
+}
+
+function parseAddressList(raw: string, setting: string): string[] {
   const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
   for (const entry of entries) {
     const [address = '', bits, extra] = entry.split('/');
     const version = isIP(address);
     const maxBits = version === 6 ? 128 : 32;
     if (version === 0 || extra !== undefined || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > maxBits))) {
-      throw new ConfigError('UMPIN_TRUSTED_PROXIES', `"${entry}" is not an address or CIDR such as 10.0.0.5 or 10.0.0.0/8.`);
+      throw new ConfigError(setting, `"${entry}" is not an address or CIDR such as 10.0.0.5 or 10.0.0.0/8.`);
     }
   }
   return entries;
@@ -486,4 +512,29 @@ function parseLogLevel(raw: string): Config['logLevel'] {
   const level = levels.find((l) => l === raw.toLowerCase());
   if (!level) throw new ConfigError('UMPIN_LOG_LEVEL', `"${raw}" must be one of ${levels.join(', ')}.`);
   return level;
+}
+
+/** The FastAGI settings are read only with UMPIN_AGI_LISTEN; without it any of them set is a mistake. */
+function readAgi(setting: <K extends SettingName>(name: K) => SettingValue<K>, value: (name: SettingName) => string | undefined): AgiConfig | undefined {
+  const listen = setting('UMPIN_AGI_LISTEN');
+  if (listen === undefined) {
+    const stray = (['UMPIN_AGI_ALLOW', 'UMPIN_AGI_READ_TIMEOUT_MS'] as const).find((name) => value(name) !== undefined);
+    if (stray) throw new ConfigError(stray, 'is set but UMPIN_AGI_LISTEN is not; set UMPIN_AGI_LISTEN=127.0.0.1:4573 too, or remove it.');
+    return undefined;
+  }
+  const allow = setting('UMPIN_AGI_ALLOW');
+  if (allow.length === 0) throw new ConfigError('UMPIN_AGI_ALLOW', 'names no address; list the Asterisk servers, e.g. 127.0.0.1 or 10.0.0.5.');
+  return Object.freeze({
+    listen: Object.freeze(listen),
+    allow: Object.freeze(allow),
+    readTimeoutMs: setting('UMPIN_AGI_READ_TIMEOUT_MS'),
+  });
+}
+
+/** Asterisk contexts and FreeSWITCH domains: letters, digits and `._-`, or `*`. */
+function parseNameList(raw: string, setting: string): string[] {
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const bad = entries.find((entry) => entry !== '*' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(entry));
+  if (bad !== undefined) throw new ConfigError(setting, `"${bad}" is not a context or domain name such as default or pbx.example.com (or * for any).`);
+  return entries;
 }

@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'ERR_REQUEST_TOO_LARGE'
   | 'ERR_AUTH_FAILED'
   | 'ERR_AUTH_PLAIN_HTTP'
+  | 'ERR_AUTH_API_KEY'
   | 'ERR_MAILBOX_NOT_ENABLED'
   | 'ERR_MAILBOX_NOT_FOUND'
   | 'ERR_MAILBOX_EXISTS'
@@ -40,6 +41,7 @@ export type ErrorCode =
   | 'ERR_SERVER_BUSY'
   | 'ERR_DATABASE_UNAVAILABLE'
   | 'ERR_TRANSFER_REFUSED'
+  | 'ERR_ROUTE_NOT_FOUND'
   | 'ERR_INTERNAL';
 
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -144,6 +146,21 @@ export class PlainHttpCredentialsRefused extends UmpinError {
   override readonly logLevel = 'warn';
   constructor() {
     super('Credentials are not accepted over plain HTTP from another host; use https://, or set UMPIN_ALLOW_PLAIN_HTTP_AUTH behind a TLS proxy.');
+  }
+}
+
+/**
+ * The phone API's caller (a PBX) sent no API key, or one that is malformed, unknown or revoked: one
+ * answer for all. The challenge names both schemes the phone API takes (docs/pbx.md).
+ */
+export class ApiKeyRejected extends UmpinError {
+  readonly code = 'ERR_AUTH_API_KEY';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorAccessDenied';
+  override readonly httpStatus = 401;
+  override readonly httpHeaders = { 'www-authenticate': 'Bearer realm="umpin-phone", Basic realm="umpin-phone", charset="UTF-8"' };
+  constructor() {
+    super('A valid API key is required: send "Authorization: Bearer <key>" (or HTTP Basic with the key as the password); create one with: umpin apikey add <name>');
   }
 }
 
@@ -258,6 +275,14 @@ export class TransferRefused extends UmpinError {
   readonly responseCode = 'ErrorInvalidRequest';
 }
 
+/** A phone-API path that does not exist. */
+export class RouteNotFound extends UmpinError {
+  readonly code = 'ERR_ROUTE_NOT_FOUND';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorInvalidRequest';
+  override readonly httpStatus = 404;
+}
+
 /** Anything unexpected. The cause goes to the log only; the caller sees a generic sentence. */
 export class InternalError extends UmpinError {
   readonly code = 'ERR_INTERNAL';
@@ -278,6 +303,7 @@ export type AnyUmpinError =
   | RequestTooLarge
   | AuthenticationFailed
   | PlainHttpCredentialsRefused
+  | ApiKeyRejected
   | MailboxNotEnabled
   | MailboxNotFound
   | MailboxAlreadyEnabled
@@ -288,6 +314,7 @@ export type AnyUmpinError =
   | ServerBusy
   | DatabaseUnavailable
   | TransferRefused
+  | RouteNotFound
   | InternalError;
 
 /** Known errors pass through; anything else becomes an InternalError that keeps the original as `cause`. */
@@ -307,4 +334,13 @@ export class ConfigError extends TypeError {
     super(`${setting}: ${message}`, options);
     this.setting = setting;
   }
+}
+
+/**
+ * The phone API's `error` field (docs/pbx.md): the catalogue code without `ERR_`, lower case, `_`
+ * as `-` (ERR_PIN_POLICY is "pin-policy", ERR_SERVER_BUSY "server-busy"). One vocabulary, derived,
+ * so a new catalogue entry needs no second table.
+ */
+export function phoneErrorName(code: ErrorCode): string {
+  return code.replace(/^ERR_/, '').toLowerCase().replaceAll('_', '-');
 }

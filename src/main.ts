@@ -3,6 +3,7 @@
  * (compose.ts), the HTTP server, the recovery sweeper and the outbox worker.
  */
 import { pino, type Logger as PinoLogger } from 'pino';
+import { startAgiServer, type AgiServer } from './agi/agi-server.ts';
 import { describeMail, openServices } from './compose.ts';
 import { describeDatabase, type Config } from './config.ts';
 import { buildListenerOptions } from './http/listener-options.ts';
@@ -64,11 +65,13 @@ export async function serve(config: Config): Promise<void> {
   // Not awaited: the first run after an upgrade may have years to delete, and serving must not wait for it.
   void pruneAudit().catch((err) => logger.error({ err }, 'audit retention run failed'));
 
+  let agi: AgiServer | undefined;
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping');
     clearInterval(sweeper);
     clearInterval(worker);
     clearInterval(retention);
+    await agi?.close();
     await app.close();
     await opened.close();
     process.exit(0);
@@ -77,6 +80,10 @@ export async function serve(config: Config): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 
   await app.listen({ host: config.listen.host, port: config.listen.port });
+  if (config.agi) {
+    agi = await startAgiServer(services, { agi: config.agi, extensionContexts: config.pbxExtensionContexts });
+    logger.info({ address: agi.address.address, port: agi.address.port, allow: config.agi.allow }, 'FastAGI listener for Asterisk is up (scripts: logon, change-pin)');
+  }
   const tls = listener.certificateValidTo === undefined ? {} : { certificateValidTo: listener.certificateValidTo.toISOString() };
   // listeningOrigin says https:// when the listener speaks TLS itself.
   logger.info({ database: describeDatabase(config.database), mail: describeMail(config), ...tls }, `umpin is serving ResetPIN at ${app.listeningOrigin}/EWS/UM2007Legacy.asmx`);

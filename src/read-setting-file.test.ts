@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeTestCertificate, type TestCertificate } from '../test/support/smtp-peer.ts';
-import { peerSkip } from '../test/support/peers.ts';
 import { ConfigError } from './errors.ts';
 import { readCertificateFile, readSettingFile } from './read-setting-file.ts';
 
@@ -34,7 +33,7 @@ describe('readSettingFile', () => {
   });
 });
 
-describe('readCertificateFile', { skip: await peerSkip('openssl') }, () => {
+describe('readCertificateFile', () => {
   let certificate: TestCertificate;
   before(async () => {
     certificate = await makeTestCertificate();

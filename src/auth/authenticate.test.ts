@@ -74,3 +74,57 @@ describe('localAuthenticator with a credential cache', () => {
     assert.equal(small.has('c', 'p3', 'v'), true);
   });
 });
+
+describe('localAuthenticator with a directory: a login the local store lacks costs what a local one costs', () => {
+  let dir: string;
+  let store: PinStore;
+  const pepper = randomBytes(32);
+  let kdf: CountingKdf;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'umpin-auth-'));
+    store = await openPinStore({ engine: 'sqlite', file: join(dir, 'db.sqlite') });
+    kdf = new CountingKdf({ pepper });
+    await store.addUser('alice', await kdf.hashPassword('right'), new Date());
+  });
+  after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A directory that answers at once: bob with "dir-pw" signs in, everything else fails. */
+  const directory = {
+    directoryCalls: 0,
+    async authenticate(credentials: { login: string; password: string } | undefined) {
+      directory.directoryCalls += 1;
+      if (credentials?.login === 'bob' && credentials.password === 'dir-pw') return { login: 'bob' };
+      throw new AuthenticationFailed('umpin');
+    },
+  };
+
+  it('one KDF verification for a local wrong password, an unknown login and a directory login alike, and the directory still decides', async () => {
+    const auth = localAuthenticator(store, kdf, 'umpin', undefined, directory);
+    const cost = async (credentials: { login: string; password: string }) => {
+      kdf.verifications = 0;
+      const outcome = await auth.authenticate(credentials).then((c) => c.login, (e: unknown) => (e instanceof AuthenticationFailed ? 'failed' : String(e)));
+      return { outcome, verifications: kdf.verifications };
+    };
+    assert.deepEqual(await cost({ login: 'alice', password: 'wrong' }), { outcome: 'failed', verifications: 1 });
+    assert.deepEqual(await cost({ login: 'nobody', password: 'wrong' }), { outcome: 'failed', verifications: 1 });
+    assert.deepEqual(await cost({ login: 'bob', password: 'dir-pw' }), { outcome: 'bob', verifications: 1 });
+    assert.equal(directory.directoryCalls, 2, 'a local login never asks the directory');
+  });
+
+  it('an unknown login waits for its KDF call even when the directory refuses at once', async () => {
+    const auth = localAuthenticator(store, kdf, 'umpin', undefined, directory);
+    const timed = async (login: string) => {
+      const started = performance.now();
+      await assert.rejects(auth.authenticate({ login, password: 'wrong' }), AuthenticationFailed);
+      return performance.now() - started;
+    };
+    const local = Math.min(await timed('alice'), await timed('alice'), await timed('alice'));
+    const unknown = Math.min(await timed('nobody'), await timed('nobody'), await timed('nobody'));
+    // Both are one argon2id verification (tens of ms here); the directory's instant answer is not a shortcut.
+    assert.ok(unknown > local * 0.5, `unknown ${unknown.toFixed(1)} ms, local ${local.toFixed(1)} ms`);
+  });
+});

@@ -32,7 +32,7 @@ export function localAuthenticator(store: PinStore, kdf: Kdf, realm: string, cac
       const { login, password } = credentials;
       const stored = await store.findPassword(login);
       if (stored === undefined) {
-        if (directory) return fromDirectory(directory, credentials);
+        if (directory) return fromDirectoryAtLocalCost(directory, credentials);
         await kdf.verifyDecoy(password);
         throw new AuthenticationFailed(realm);
       }
@@ -43,6 +43,19 @@ export function localAuthenticator(store: PinStore, kdf: Kdf, realm: string, cac
       return { login };
     },
   };
+
+  /**
+   * A login the local store lacks also spends the KDF call a local login spends, during the bind and
+   * awaited whatever the bind answers: it then costs max(KDF, bind), not the bind alone, so timing does
+   * not tell local accounts from the rest (DESIGN §4; docs/limits.md says what remains). A full KDF queue
+   * answers busy first, as it does for a local login.
+   */
+  async function fromDirectoryAtLocalCost(directory: Authenticator, credentials: Credentials): Promise<Caller> {
+    const [caller, decoy] = await Promise.allSettled([fromDirectory(directory, credentials), kdf.verifyDecoy(credentials.password)]);
+    if (decoy.status === 'rejected') throw decoy.reason;
+    if (caller.status === 'rejected') throw caller.reason;
+    return caller.value;
+  }
 
   async function fromDirectory(directory: Authenticator, credentials: Credentials): Promise<Caller> {
     const caller = await directory.authenticate(credentials);

@@ -14,10 +14,11 @@ import { AuthenticationFailed, ServerBusy } from '../errors.ts';
 import { makeTestCertificate, type TestCertificate } from '../../test/support/smtp-peer.ts';
 import { BASE_DN, DIRECTORY_USERS, SERVICE_DN, SERVICE_PASSWORD, startSlapd, userDn, type Slapd } from '../../test/support/slapd.ts';
 import { ldapAuthenticator, type DirectoryLog } from './ldap-authenticator.ts';
+import { peerSkip } from '../../test/support/peers.ts';
 
 const ALICE_PASSWORD = DIRECTORY_USERS[0]?.password ?? '';
 
-describe('ldapAuthenticator over TLS (real slapd)', () => {
+describe('ldapAuthenticator over TLS (real slapd)', { skip: await peerSkip('slapd') }, () => {
   let dir: string;
   let certificate: TestCertificate;
   let slapd: Slapd;

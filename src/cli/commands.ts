@@ -5,6 +5,7 @@
  * need them.
  */
 import { APIKEY_COMMANDS } from './commands/apikey.ts';
+import { ASTERISK_COMMANDS } from './commands/asterisk.ts';
 import { AUDIT_COMMANDS } from './commands/audit.ts';
 import { MAILBOX_COMMANDS } from './commands/mailbox.ts';
 import { MIGRATE_COMMANDS } from './commands/migrate.ts';
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   ...MIGRATE_COMMANDS,
   ...TRANSFER_COMMANDS,
   ...SECRET_COMMANDS,
+  ...ASTERISK_COMMANDS,
 ];
 
 export { ConfigError } from '../config.ts';

@@ -38,6 +38,20 @@ describe('Kdf', () => {
     assert.equal((refused.reason as ServerBusy).httpHeaders['retry-after'], '2');
   });
 
+  it('a decoy asked for while the queue is full is at most busy that once; once the queue drains, unknown logins are false again, never busy for ever', async () => {
+    const kdf = new Kdf({ pepper, concurrency: 1, maxQueued: 1, cost: { memoryCost: 1024, timeCost: 1, parallelism: 1 } });
+    const salt = randomBytes(16);
+    const busy = [kdf.pinVerifier('1', salt), kdf.pinVerifier('2', salt)];
+    // The first unknown login after a start arrives with the queue full. The decoy verifier is made outside
+    // the gate meanwhile, so by the time its verification asks for a slot the queue may have moved on:
+    // busy or false are both right for this one call (the old code cached the busy answer for ever).
+    const first = await kdf.verifyDecoy('x').catch((error: unknown) => error);
+    assert.ok(first === false || first instanceof ServerBusy, String(first));
+    await Promise.all(busy);
+    assert.equal(await kdf.verifyDecoy('y'), false);
+    assert.equal(await kdf.verifyDecoy('z'), false);
+  });
+
   it('verifies under the key a verifier names, hashes under the current one, and compares history once per key', async () => {
     const [oldPepper, newPepper] = [randomBytes(32), randomBytes(32)];
     const before = new Kdf({ pepper: oldPepper, keyId: 'k-old' });

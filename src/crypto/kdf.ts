@@ -85,9 +85,17 @@ export class Kdf {
     return this.#limit('password-verify', () => verify(verifier, password, options));
   }
 
-  /** Spends one verification's worth of work for a login that does not exist. */
+  /**
+   * Spends one verification's worth of work for a login that does not exist. The decoy verifier is made
+   * once, outside the gate: made through it, a full queue at the first unknown login would leave a
+   * rejected promise here for the life of the process, and every unknown login would then answer 503
+   * where a known one answers 401 (issue 12). A failure to make it is not kept either.
+   */
   async verifyDecoy(password: string): Promise<false> {
-    this.#decoy ??= this.hashPassword('umpin decoy password');
+    this.#decoy ??= hash('umpin decoy password', this.#options).catch((error: unknown) => {
+      this.#decoy = undefined;
+      throw error;
+    });
     await this.verifyPassword(await this.#decoy, password);
     return false;
   }

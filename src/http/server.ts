@@ -32,7 +32,7 @@ declare module 'fastify' {
 }
 
 export type HttpServerConfig = Pick<Config,
-  'bodyLimit' | 'publicUrl' | 'realm' | 'tls' | 'allowPlainHttpAuth' | 'hstsMaxAgeSeconds' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs'>;
+  'bodyLimit' | 'publicUrl' | 'realm' | 'tls' | 'allowPlainHttpAuth' | 'hstsMaxAgeSeconds' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'pbxExtensionContexts'>;
 
 export function buildHttpServer(services: Services, config: HttpServerConfig, logger: FastifyBaseLogger): FastifyInstance {
   const listener = buildListenerOptions(config);
@@ -82,7 +82,7 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
   });
 
   registerTransportSecurity(app, config);
-  registerTuiRoutes(app, services);
+  registerTuiRoutes(app, services, { extensionContexts: config.pbxExtensionContexts, bodyLimit: config.bodyLimit });
   registerHealthRoutes(app, services);
 
   for (const path of SERVICE_PATHS) {

@@ -2,9 +2,9 @@
  * Abuse-limit counters shared through Redis, so that instances behind one
  * load balancer count the same client, login or mailbox together.
  *
- * - Each hit is one Lua script (INCR, then PEXPIRE when the key has no
- *   expiry): atomic, so two instances can never both see "under the limit"
- *   for the same last slot.
+ * - Each decision is one Lua script (a hit: INCR, then PEXPIRE when the key
+ *   has no expiry; a reservation: INCR only below the limit; a refund: DECR
+ *   above zero): atomic, so two instances can never both take the last slot.
  * - The window's end comes from Redis (PTTL), never from this machine's
  *   clock, so instances with skewed clocks agree on Retry-After.
  * - Counter names are `<prefix><rule>:<HMAC of the key>`: logins, mailboxes
@@ -16,7 +16,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as ioredis from 'ioredis';
-import { RateLimiter, type RateCounter, type RateDecision, type RateLimit } from './rate-limiter.ts';
+import { RateLimiter, type RateCounter, type RateDecision, type RateLimit, type Reservation } from './rate-limiter.ts';
 
 export const DEFAULT_KEY_PREFIX = 'umpin:limit:';
 /** Redis on a LAN answers in about a millisecond; a second without an answer means it is not answering. */
@@ -37,14 +37,30 @@ if ttl < 0 then
 end
 return {count, ttl}`;
 
-/** The same answer without counting; a missing counter is {0, -2}. */
-const PEEK_SCRIPT = `local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+/**
+ * KEYS[1] the counter, ARGV[1] the window in ms, ARGV[2] the limit; returns
+ * {count, ms left, 1 when a slot was taken}. At the limit nothing is
+ * counted: a refused reservation must not lengthen anyone's wait.
+ */
+const RESERVE_SCRIPT = `local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+local taken = 0
+if count < tonumber(ARGV[2]) then
+  count = redis.call('INCR', KEYS[1])
+  taken = 1
+end
 local ttl = redis.call('PTTL', KEYS[1])
-if count > 0 and ttl == -1 then
+if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   ttl = tonumber(ARGV[1])
 end
-return {count, ttl}`;
+return {count, ttl, taken}`;
+
+/** Gives one reserved slot back; a counter whose window ended (gone) owes nothing. */
+const REFUND_SCRIPT = `local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then
+  count = redis.call('DECR', KEYS[1])
+end
+return {count, redis.call('PTTL', KEYS[1])}`;
 
 /** The part of an ioredis client used here. */
 export interface RedisScriptClient {
@@ -70,7 +86,7 @@ export interface RedisCountersOptions {
   readonly now?: () => number;
 }
 
-type Counter = { readonly count: number; readonly msLeft: number };
+type Counter = { readonly count: number; readonly msLeft: number; readonly taken: boolean };
 
 /** The connection and its health, shared by every rule's limiter. */
 export class RedisCounters {
@@ -109,21 +125,28 @@ export class RedisCounters {
     return this.#run(HIT, redisKey, windowMs);
   }
 
-  peek(redisKey: string, windowMs: number): Promise<Counter | undefined> {
-    return this.#run(PEEK, redisKey, windowMs);
+  /** Takes a slot when the count is below `limit`; undefined when Redis cannot answer. */
+  reserve(redisKey: string, windowMs: number, limit: number): Promise<Counter | undefined> {
+    return this.#run(RESERVE, redisKey, windowMs, limit);
   }
 
-  async #run(script: Script, redisKey: string, windowMs: number): Promise<Counter | undefined> {
+  refund(redisKey: string): Promise<Counter | undefined> {
+    return this.#run(REFUND, redisKey);
+  }
+
+  async #run(script: Script, redisKey: string, ...args: number[]): Promise<Counter | undefined> {
     if (this.#now() < this.#leaveAloneUntil) return undefined;
-    // Connected on first use, so a CLI command that checks no limit never touches Redis.
-    if (this.#client.status === 'wait') await this.#connectOnce();
+    // Connected on first use, so a CLI command that checks no limit never touches Redis. Every decision
+    // that arrives while that first connection is made waits for it (one promise): were they to fall back,
+    // a burst at start-up would be counted per instance instead of together.
+    if (this.#client.status !== 'ready') await this.#connectOnce();
     if (this.#client.status !== 'ready') {
       // ioredis keeps reconnecting in the background; until then, no command is sent.
       this.#reportDown(new Error(`Redis is not connected (${this.#client.status})`));
       return undefined;
     }
     try {
-      const counter = parseCounter(await this.#eval(script, redisKey, windowMs));
+      const counter = parseCounter(await this.#eval(script, redisKey, args));
       this.#reportUp();
       return counter;
     } catch (error) {
@@ -134,12 +157,12 @@ export class RedisCounters {
   }
 
   /** EVALSHA, loading the script with EVAL when Redis does not know it yet (a fresh or restarted server). */
-  async #eval(script: Script, redisKey: string, windowMs: number): Promise<unknown> {
+  async #eval(script: Script, redisKey: string, args: readonly number[]): Promise<unknown> {
     try {
-      return await this.#client.evalsha(script.sha1, 1, redisKey, windowMs);
+      return await this.#client.evalsha(script.sha1, 1, redisKey, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return this.#client.eval(script.source, 1, redisKey, windowMs);
+      return this.#client.eval(script.source, 1, redisKey, ...args);
     }
   }
 
@@ -176,13 +199,14 @@ interface Script {
 
 const script = (source: string): Script => Object.freeze({ source, sha1: createHash('sha1').update(source).digest('hex') });
 const HIT = script(HIT_SCRIPT);
-const PEEK = script(PEEK_SCRIPT);
+const RESERVE = script(RESERVE_SCRIPT);
+const REFUND = script(REFUND_SCRIPT);
 
 function parseCounter(reply: unknown): Counter {
   if (!Array.isArray(reply) || typeof reply[0] !== 'number' || typeof reply[1] !== 'number') {
     throw new TypeError(`unexpected reply from the rate-limit script: ${JSON.stringify(reply)}`);
   }
-  return { count: reply[0], msLeft: reply[1] };
+  return { count: reply[0], msLeft: reply[1], taken: reply[2] === 1 };
 }
 
 /** One rule's counters in Redis, with the rule's in-memory limiter standing in while Redis cannot answer. */
@@ -206,13 +230,25 @@ export class RedisRateLimiter implements RateCounter {
     return counter.count <= this.#limit.limit ? { allowed: true } : this.#refusal(counter);
   }
 
-  async isBlocked(key: string): Promise<RateDecision> {
-    const counter = await this.#counters.peek(this.#counters.keyFor(this.#rule, key), this.#limit.windowMs);
-    if (counter === undefined) return this.#fallback.isBlocked(key);
-    return counter.count < this.#limit.limit || counter.msLeft <= 0 ? { allowed: true } : this.#refusal(counter);
+  async reserve(key: string): Promise<Reservation> {
+    const redisKey = this.#counters.keyFor(this.#rule, key);
+    const counter = await this.#counters.reserve(redisKey, this.#limit.windowMs, this.#limit.limit);
+    // The slot is given back where it was taken: Redis, or this instance's counters while Redis was away.
+    if (counter === undefined) return this.#fallback.reserve(key);
+    if (!counter.taken) return this.#refusal(counter);
+    let refunded = false;
+    return {
+      allowed: true,
+      refund: async () => {
+        if (refunded) return;
+        refunded = true;
+        // A refund Redis cannot take is lost: the caller keeps one slot less until the window ends.
+        await this.#counters.refund(redisKey);
+      },
+    };
   }
 
-  #refusal(counter: Counter): RateDecision {
+  #refusal(counter: Counter): { allowed: false; retryAfterSeconds: number } {
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(counter.msLeft / 1000)) };
   }
 }

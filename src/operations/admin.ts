@@ -9,10 +9,11 @@ import { DEFAULT_POLICY, DEFAULT_POLICY_NAME, validatePolicy, type PinPolicy } f
 import type { MailboxSettings, MailboxState, StoredAuditEvent } from '../store/index.ts';
 import { RESET_EFFECTS, changePin, type PinChangeOutcome } from './change-pin.ts';
 import type { Actor, Services } from './services.ts';
+import { MAX_LOGIN_LENGTH } from './sign-in.ts';
 
 export const ADMIN: Actor = Object.freeze({ actor: 'admin', source: 'cli' });
 
-const LOGIN_PATTERN = /^[^\s:\p{Cc}]{1,256}$/u;
+const LOGIN_PATTERN = new RegExp(`^[^\\s:\\p{Cc}]{1,${MAX_LOGIN_LENGTH}}$`, 'u');
 const EMAIL_PATTERN = /^[^\s@<>,;"]+@[^\s@<>,;"]+$/;
 
 export function validateLogin(login: string): string {
@@ -213,7 +214,7 @@ export async function resetPinByAdmin(services: Services, login: string, options
     by: ADMIN,
     ...(options.pin === undefined ? {} : { chosenPin: options.pin }),
     ...(sendEmail ? (options.notifyEmail === undefined ? {} : { mailTo: options.notifyEmail }) : { mailTo: null }),
-    effects: { pinExpired: options.expired ?? true, lockedOut, clearFailedLogons: !lockedOut, clearFirstTimeUser: false },
+    effects: { pinExpired: options.expired ?? true, lockedOut: lockedOut ? 'lock' : 'unlock', clearFailedLogons: !lockedOut, clearFirstTimeUser: false },
   });
 }
 

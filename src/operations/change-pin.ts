@@ -54,9 +54,12 @@ export function retryDelayMs(services: Services, attempt: number): number {
   return Math.min(services.mail.retryBaseMs * 2 ** Math.max(0, attempt - 1), 3_600_000);
 }
 
-/** The effects of a reset that a user or the service starts: the user must choose a PIN at the next logon. */
+/**
+ * The effects of a reset that a user (ResetPIN, proved by the password) or an administrator (enable, reset)
+ * starts: the user must choose a PIN at the next logon, and the lock and counter are cleared (DESIGN §2 step 6).
+ */
 export const RESET_EFFECTS: PinChangeEffects = Object.freeze({
-  pinExpired: true, lockedOut: false, clearFailedLogons: true, clearFirstTimeUser: false,
+  pinExpired: true, lockedOut: 'unlock', clearFailedLogons: true, clearFirstTimeUser: false,
 });
 
 export function pinContext(mailbox: MailboxState): PinContext {
@@ -197,7 +200,7 @@ async function drawPin(services: Services, mailbox: MailboxState): Promise<Candi
 }
 
 /** Every rule the chosen PIN breaks, history included, or the PIN with its verifier. */
-async function acceptPin(services: Services, mailbox: MailboxState, pin: string): Promise<Candidate | { failures: ReturnType<typeof checkPin> }> {
+export async function acceptPin(services: Services, mailbox: MailboxState, pin: string): Promise<Candidate | { failures: ReturnType<typeof checkPin> }> {
   const failures = checkPin(pin, mailbox.policy, pinContext(mailbox));
   if (failures.some((f) => f.id === 'pin.not-digits')) return { failures };
   const verifier = await services.kdf.pinVerifier(pin, mailbox.pinSalt);

@@ -7,17 +7,24 @@
  * - per login and address for failed sign-ins, so guessing from one place
  *   is slowed while the real user elsewhere still signs in;
  * - per login for resets, so a mailbox cannot be flooded with PIN mails;
- * - per mailbox and calling source for wrong phone PINs: attempts beyond it
- *   are refused *without counting*, so one source cannot drive a mailbox
- *   into lockout (ASVS 5.0 6.1.1);
+ * - per mailbox and PBX address for wrong phone PINs, never per calling
+ *   number (the request supplies it): attempts beyond it are refused
+ *   *without counting*, which slows a lockout (ASVS 5.0 6.1.1; what it does
+ *   not prevent is in docs/limits.md);
  * - per mailbox for automatic resets, which bounds the mails a stranger
  *   dialling wrong PINs can cause.
+ *
+ * Every limit decides and counts in one step (`hit`, or `reserve` before
+ * the work with a refund after it): the KDF is reached by at most the
+ * limit's count, however many requests arrive at once. Addresses are
+ * counted as `limitedAddress` gives them (an IPv6 /64, IPv4-mapped as IPv4).
  */
 import { hkdfSync } from 'node:crypto';
 import { ServerBusy } from '../errors.ts';
-import { RateLimiter, type RateCounter, type RateDecision, type RateLimit } from '../lib/rate-limiter.ts';
-import { redactUrl } from '../lib/redact-url.ts';
+import { RateLimiter, type RateCounter, type RateDecision, type RateLimit, type Reservation } from '../lib/rate-limiter.ts';
+import { DEFAULT_IPV6_PREFIX_LENGTH, limitedAddress } from '../lib/source-address.ts';
 import { RedisCounters, RedisRateLimiter, openRedisClient } from '../lib/redis-rate-limiter.ts';
+import { redactUrl } from '../lib/redact-url.ts';
 import type { Logger } from './services.ts';
 
 export interface LimitSettings {
@@ -26,6 +33,8 @@ export interface LimitSettings {
   readonly resetsPerLogin: RateLimit;
   readonly phoneFailuresPerSource: RateLimit;
   readonly autoResetsPerMailbox: RateLimit;
+  /** IPv6 sources count per network of this many bits. */
+  readonly ipv6PrefixLength: number;
 }
 
 const MINUTE = 60_000;
@@ -36,12 +45,13 @@ export const DEFAULT_LIMITS: LimitSettings = Object.freeze({
   resetsPerLogin: { limit: 20, windowMs: 60 * MINUTE },
   phoneFailuresPerSource: { limit: 5, windowMs: 15 * MINUTE },
   autoResetsPerMailbox: { limit: 3, windowMs: 60 * MINUTE },
+  ipv6PrefixLength: DEFAULT_IPV6_PREFIX_LENGTH,
 });
 
 /** The settings from the configuration's counts. */
 export function limitSettings(counts: {
   requestsPerAddressPerMinute: number; failedSignInsPer15Minutes: number; resetsPerLoginPerHour: number;
-  phoneFailuresPerSourcePer15Minutes: number; autoResetsPerMailboxPerHour: number;
+  phoneFailuresPerSourcePer15Minutes: number; autoResetsPerMailboxPerHour: number; ipv6PrefixLength?: number;
 }): LimitSettings {
   return {
     requestsPerAddress: { limit: counts.requestsPerAddressPerMinute, windowMs: MINUTE },
@@ -49,6 +59,7 @@ export function limitSettings(counts: {
     resetsPerLogin: { limit: counts.resetsPerLoginPerHour, windowMs: 60 * MINUTE },
     phoneFailuresPerSource: { limit: counts.phoneFailuresPerSourcePer15Minutes, windowMs: 15 * MINUTE },
     autoResetsPerMailbox: { limit: counts.autoResetsPerMailboxPerHour, windowMs: 60 * MINUTE },
+    ipv6PrefixLength: counts.ipv6PrefixLength ?? DEFAULT_IPV6_PREFIX_LENGTH,
   };
 }
 
@@ -65,10 +76,12 @@ export class Limits {
   readonly phoneFailures: RateCounter;
   readonly autoResets: RateCounter;
   readonly #shared: SharedCounters | undefined;
+  readonly #ipv6PrefixLength: number;
 
   /** With `shared`, each limit counts in Redis and falls back to its in-memory counters while Redis cannot answer. */
   constructor(settings: LimitSettings = DEFAULT_LIMITS, now: () => number = Date.now, shared?: SharedCounters) {
     this.#shared = shared;
+    this.#ipv6PrefixLength = settings.ipv6PrefixLength;
     // The rule names are part of the Redis keys: renaming one starts its counters afresh.
     const counter = (rule: string, limit: RateLimit): RateCounter => {
       const memory = new RateLimiter(limit, now);
@@ -79,6 +92,11 @@ export class Limits {
     this.resetsPerLogin = counter('resets-per-login', settings.resetsPerLogin);
     this.phoneFailures = counter('phone-failures', settings.phoneFailuresPerSource);
     this.autoResets = counter('auto-resets', settings.autoResetsPerMailbox);
+  }
+
+  /** What the limits count of a client address: an IPv6 network, an IPv4-mapped address as IPv4. */
+  address(source: string): string {
+    return limitedAddress(source, this.#ipv6PrefixLength);
   }
 
   /** Closes the Redis connection, if any. */
@@ -116,6 +134,6 @@ export function limitKeySecret(pepper: Uint8Array): Buffer {
 }
 
 /** Throws ServerBusy (503 + Retry-After) when the decision refuses. */
-export function enforce(decision: RateDecision, message: string): void {
+export function enforce<D extends RateDecision | Reservation>(decision: D, message: string): asserts decision is Extract<D, { allowed: true }> {
   if (!decision.allowed) throw new ServerBusy(decision.retryAfterSeconds, message);
 }

@@ -5,6 +5,13 @@
  * and mailed (the counter keeps running); at `MaxLogonAttempts` the mailbox
  * is locked until an administrator unlocks or resets it. A right PIN clears
  * the counter. An unknown mailbox answers exactly like a wrong PIN.
+ *
+ * The wrong-PIN throttle takes its slot before the KDF and gives it back
+ * only when no wrong PIN was counted (a right PIN, a mailbox already
+ * locked): however many checks arrive at once, at most its budget are
+ * counted. It is keyed on the mailbox the call resolves to and the PBX's
+ * address, never on the calling number, which the request supplies.
+ * The lock itself moves only as docs/lockout.md's table says.
  */
 import { randomBytes } from 'node:crypto';
 import { isAmongVerifiers } from '../crypto/kdf.ts';
@@ -19,7 +26,8 @@ export type PhoneTarget = { readonly mailbox: string } | { readonly extension: s
 
 /**
  * Where an attempt comes from: the PBX's address and, when it sends one,
- * the calling number. Wrong PINs are throttled per mailbox and source.
+ * the calling number. Wrong PINs are throttled per mailbox and PBX address;
+ * the calling number is only audited (anyone can send another).
  */
 export interface PhoneSource {
   readonly address: string;
@@ -31,20 +39,24 @@ export interface LogonAnswer {
   readonly mustChange: boolean;
 }
 
-/** The automatic reset keeps the failure counter running (Exchange: reset after 5, again after 10, locked at 15). */
+/**
+ * The automatic reset keeps the failure counter running (Exchange: reset after 5, again after 10, locked at 15),
+ * and keeps the lock as it is when it activates: delivered late, after the mailbox locked, it must not unlock it.
+ */
 const AUTO_RESET_EFFECTS: PinChangeEffects = Object.freeze({
-  pinExpired: true, lockedOut: false, clearFailedLogons: false, clearFirstTimeUser: false,
+  pinExpired: true, lockedOut: 'keep', clearFailedLogons: false, clearFirstTimeUser: false,
 });
 
+/** The user's own new PIN: proving the old one never unlocks (an administrator may have locked meanwhile). */
 const CHANGE_EFFECTS: PinChangeEffects = Object.freeze({
-  pinExpired: false, lockedOut: false, clearFailedLogons: true, clearFirstTimeUser: true,
+  pinExpired: false, lockedOut: 'keep', clearFailedLogons: true, clearFirstTimeUser: true,
 });
 
 const WRONG: LogonAnswer = Object.freeze({ result: 'wrong-pin', mustChange: false });
 const LOCKED: LogonAnswer = Object.freeze({ result: 'locked-out', mustChange: false });
 
 export async function phoneLogon(services: Services, target: PhoneTarget, pin: string, source: PhoneSource): Promise<LogonAnswer> {
-  const { answer, autoReset, login } = await checkPin(services, target, pin, source);
+  const { answer, autoReset, login } = await verifyPhonePin(services, target, pin, source);
   services.metrics.countPinCheck(answer.result);
   if (autoReset && login !== undefined) await autoResetPin(services, login, source.address);
   return answer;
@@ -55,7 +67,7 @@ export async function phoneLogon(services: Services, target: PhoneTarget, pin: s
  * logon attempt). Throws PinPolicyViolated naming every failed rule.
  */
 export async function phoneChangePin(services: Services, target: PhoneTarget, oldPin: string, newPin: string, source: PhoneSource): Promise<LogonAnswer> {
-  const { answer, autoReset, login } = await checkPin(services, target, oldPin, source);
+  const { answer, autoReset, login } = await verifyPhonePin(services, target, oldPin, source);
   services.metrics.countPinCheck(answer.result);
   if (autoReset && login !== undefined) await autoResetPin(services, login, source.address);
   if (answer.result !== 'ok' || login === undefined) return answer;
@@ -70,28 +82,49 @@ interface CheckOutcome {
   readonly login: string | undefined;
   /** Due after this failure; done outside the mailbox lock, which the reset takes itself. */
   readonly autoReset: boolean;
+  /** A wrong PIN (or an unknown mailbox) was counted: the throttle's slot stays spent. */
+  readonly counted: boolean;
 }
 
-async function checkPin(services: Services, target: PhoneTarget, pin: string, source: PhoneSource): Promise<CheckOutcome> {
+async function verifyPhonePin(services: Services, target: PhoneTarget, pin: string, source: PhoneSource): Promise<CheckOutcome> {
   const { store, limits } = services;
   const login = 'mailbox' in target ? target.mailbox : await store.findMailboxLoginByExtension(target.extension);
   const audit = (outcome: string, detail?: Record<string, number | string>) => store.appendAudit({
     at: services.now(), event: 'pin.logon', outcome, login: login ?? null, actor: 'phone', source: source.address,
     ...(detail || source.caller ? { detail: { ...detail, ...(source.caller ? { caller: source.caller } : {}) } } : {}),
   });
-  // Refused before the check and not counted: one source cannot drive a mailbox into lockout.
-  const throttleKey = `${'mailbox' in target ? `m:${target.mailbox}` : `e:${target.extension}`}\u0000${source.address}\u0000${source.caller ?? ''}`;
-  const throttled = await limits.phoneFailures.isBlocked(throttleKey);
-  if (!throttled.allowed) {
+  // One budget per mailbox whichever way the call names it (login or extension), per PBX address.
+  const throttleKey = `${login !== undefined ? `m:${login}` : `e:${'extension' in target ? target.extension : ''}`}\u0000${limits.address(source.address)}`;
+  const slot = await limits.phoneFailures.reserve(throttleKey);
+  if (!slot.allowed) {
+    // A locked mailbox still says so: that answer costs no KDF and counts nothing, and the PBX can tell its caller.
+    if (login !== undefined && (await store.findMailbox(login))?.lockedOut) {
+      await audit('locked-out');
+      return { answer: LOCKED, login, autoReset: false, counted: false };
+    }
     await audit('throttled');
     services.metrics.countPinCheck('throttled');
-    enforce(throttled, 'Too many wrong PINs for this mailbox from this caller; try again later.');
+    enforce(slot, 'Too many wrong PINs for this mailbox from this phone system; try again later.');
   }
+  let outcome: CheckOutcome;
+  try {
+    outcome = await checkUnderLock(services, login, pin, audit);
+  } catch (error) {
+    await slot.refund();
+    throw error;
+  }
+  if (!outcome.counted) await slot.refund();
+  return outcome;
+}
+
+type Audit = (outcome: string, detail?: Record<string, number | string>) => Promise<void>;
+
+async function checkUnderLock(services: Services, login: string | undefined, pin: string, audit: Audit): Promise<CheckOutcome> {
+  const { store, limits } = services;
   const unknownMailbox = async (): Promise<CheckOutcome> => {
     await services.kdf.pinVerifier(pin, randomBytes(16)); // the same work as a real check
-    await limits.phoneFailures.hit(throttleKey);
     await audit('unknown-mailbox');
-    return { answer: WRONG, login: undefined, autoReset: false };
+    return { answer: WRONG, login: undefined, autoReset: false, counted: true };
   };
   if (login === undefined) return unknownMailbox();
   // The mailbox is read once, under its lock: a read before it would be stale by the time it counted.
@@ -100,7 +133,7 @@ async function checkPin(services: Services, target: PhoneTarget, pin: string, so
     if (!current) return unknownMailbox();
     if (current.lockedOut) {
       await audit('locked-out');
-      return { answer: LOCKED, login, autoReset: false };
+      return { answer: LOCKED, login, autoReset: false, counted: false };
     }
     const active = current.hasPin ? await store.findActivePinVerifier(login) : undefined;
     // Computed under the key the active verifier was made with (one KDF call whatever the key); a key the
@@ -113,25 +146,24 @@ async function checkPin(services: Services, target: PhoneTarget, pin: string, so
       if (usable.keyId !== services.kdf.currentKeyId) await rehashPin(services, login, pin, current.pinSalt, usable.verifier);
       const mustChange = isPinExpired(current, current.policy, services.now());
       await audit('ok');
-      return { answer: { result: 'ok', mustChange }, login, autoReset: false };
+      return { answer: { result: 'ok', mustChange }, login, autoReset: false, counted: false };
     }
-    await limits.phoneFailures.hit(throttleKey);
     const { failedLogons, lockedOut } = await store.recordFailedLogon(login, current.policy.maxLogonAttempts);
     if (lockedOut) {
       await audit('locked-out-now', { failedLogons });
       services.metrics.countLockout();
-      services.log.warn({ login, failedLogons, source }, 'mailbox locked out after failed phone logons');
-      return { answer: LOCKED, login, autoReset: false };
+      services.log.warn({ login, failedLogons }, 'mailbox locked out after failed phone logons');
+      return { answer: LOCKED, login, autoReset: false, counted: true };
     }
     await audit('wrong-pin', { failedLogons });
     const every = current.policy.logonFailuresBeforePinReset;
-    if (every === null || failedLogons % every !== 0) return { answer: WRONG, login, autoReset: false };
+    if (every === null || failedLogons % every !== 0) return { answer: WRONG, login, autoReset: false, counted: true };
     if (!(await limits.autoResets.hit(login)).allowed) {
       // Bounds the mails that wrong PINs can cause; the count and the lockout still run.
       await audit('auto-reset-suppressed', { failedLogons });
-      return { answer: WRONG, login, autoReset: false };
+      return { answer: WRONG, login, autoReset: false, counted: true };
     }
-    return { answer: WRONG, login, autoReset: true };
+    return { answer: WRONG, login, autoReset: true, counted: true };
   });
 }
 

@@ -15,6 +15,7 @@ import type {
   AuditFilter,
   BindKeyResult,
   KeyedVerifier,
+  LockEffect,
   MailboxState,
   NewMailbox,
   PendingPinChange,
@@ -25,6 +26,11 @@ import type {
 } from './pin-store.ts';
 
 const SERVER_KEY_ID = 'server_key_id';
+/**
+ * `pending_pin_changes.set_locked_out`: 0 and 1 are what the column always held (unlock, lock: the value the
+ * lock takes), 2 leaves the lock as activation finds it (migration 0007 gives it to queued auto-resets).
+ */
+export const LOCK_EFFECT_CODES: Readonly<Record<LockEffect, number>> = Object.freeze({ unlock: 0, lock: 1, keep: 2 });
 /** A lease that ran out long ago: the row is free for any worker. */
 const RELEASED = new Date(0).toISOString();
 
@@ -231,7 +237,8 @@ export class KyselyPinStore implements PinStore {
   }
 
   async recordGoodLogon(login: string): Promise<void> {
-    await this.#db.updateTable('mailboxes').set({ failed_logons: 0 }).where('login', '=', login).execute();
+    // A mailbox locked meanwhile (an administrator, another instance) keeps its counter with its lock.
+    await this.#db.updateTable('mailboxes').set({ failed_logons: 0 }).where('login', '=', login).where('locked_out', '=', 0).execute();
   }
 
   async findRememberedPinVerifiers(login: string): Promise<Buffer[]> {
@@ -266,7 +273,7 @@ export class KyselyPinStore implements PinStore {
       new_pin_length: change.newPinLength,
       sealed_mail: change.sealedMail ?? null,
       set_pin_expired: change.effects.pinExpired ? 1 : 0,
-      set_locked_out: change.effects.lockedOut ? 1 : 0,
+      set_locked_out: LOCK_EFFECT_CODES[change.effects.lockedOut],
       clear_failed_logons: change.effects.clearFailedLogons ? 1 : 0,
       clear_first_time_user: change.effects.clearFirstTimeUser ? 1 : 0,
       delivery: change.delivery,
@@ -318,8 +325,11 @@ export class KyselyPinStore implements PinStore {
         pin_length: pending.new_pin_length,
         pin_set_at: at,
         pin_expired: pending.set_pin_expired,
-        locked_out: pending.set_locked_out,
-        ...(pending.clear_failed_logons === 1 ? { failed_logons: 0 } : {}),
+        // `keep` reads the lock in this statement, under the row lock: a lockout that happened after the change began stays.
+        ...(pending.set_locked_out === LOCK_EFFECT_CODES.keep ? {} : { locked_out: pending.set_locked_out }),
+        ...(pending.clear_failed_logons !== 1 ? {}
+          : pending.set_locked_out === LOCK_EFFECT_CODES.keep ? { failed_logons: sql<number>`case when locked_out = 1 then failed_logons else 0 end` }
+          : { failed_logons: 0 }),
         ...(pending.clear_first_time_user === 1 ? { first_time_user: 0 } : {}),
         pin_generation: sql<number>`pin_generation + 1`,
       }).where('login', '=', pending.login).where('pin_generation', '=', pending.base_generation).executeTakeFirst();

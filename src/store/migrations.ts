@@ -157,6 +157,14 @@ function migrations(engine: Engine): Record<string, Migration> {
         await sql`create index audit_mail_by_login on audit_events (login, id) where outcome in ('success', 'mail-failed')`.execute(db);
       },
     },
+    '0007-lock-effect-keep': {
+      async up(db: Kysely<unknown>) {
+        // set_locked_out gains a third value, 2 = keep the lock as activation finds it (docs/lockout.md).
+        // Automatic resets and the user's own phone changes waiting at upgrade keep it too: delivered
+        // after a lockout, they must not unlock (issue 12). The column stays an integer: no schema change.
+        await sql`update pending_pin_changes set set_locked_out = 2 where reason in ('auto-reset', 'change')`.execute(db);
+      },
+    },
   };
 }
 

@@ -42,10 +42,17 @@ export interface NewMailbox extends MailboxSettings {
 /** reset: the caller's own (SOAP); admin-reset: the CLI; auto-reset: after failed phone logons; change: the user's own choice by phone. */
 export type PinChangeReason = 'reset' | 'welcome' | 'admin-reset' | 'auto-reset' | 'change';
 
+/**
+ * What a change does to the lock when it activates (docs/lockout.md): `keep` leaves it as it is then, not as
+ * it was when the change began, so a change delivered late never undoes a lockout that happened meanwhile.
+ */
+export type LockEffect = 'keep' | 'lock' | 'unlock';
+
 /** What the mailbox looks like once a change activates. */
 export interface PinChangeEffects {
   readonly pinExpired: boolean;
-  readonly lockedOut: boolean;
+  readonly lockedOut: LockEffect;
+  /** Under `keep` on a mailbox locked at activation, the counter stays too: a locked mailbox keeps its record. */
   readonly clearFailedLogons: boolean;
   readonly clearFirstTimeUser: boolean;
 }

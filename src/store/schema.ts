@@ -77,6 +77,7 @@ export interface PendingPinChangeTable {
   new_pin_length: number;
   /** What activation sets: the flags a reset, an admin or a user's own change leave behind. */
   set_pin_expired: number;
+  /** 0 unlock, 1 lock, 2 keep (kysely-pin-store.ts LOCK_EFFECT_CODES). */
   set_locked_out: number;
   clear_failed_logons: number;
   clear_first_time_user: number;

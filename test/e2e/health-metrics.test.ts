@@ -22,6 +22,7 @@ import { deliverDueMail } from '../../src/operations/outbox.ts';
 import {
   REQUEST_XML, isActivePin, listMailFiles, makeDataDir, postSoap, provisionMailbox, runUmpin, snapshotState, type TestService,
 } from '../support/service.ts';
+import { postgresSkip } from '../support/postgres.ts';
 
 /** The service as `umpin serve` builds it (Prometheus metrics on), on 127.0.0.1:0. */
 async function startMeteredService(extraEnv: Record<string, string> = {}): Promise<TestService> {
@@ -235,7 +236,7 @@ describe('health and metrics (SQLite, pickup directory)', () => {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
     });
     assert.equal(response.status, 401);
-    assert.deepEqual(movedCounters(before, await scrape(service)), { 'umpin_http_requests_total{operation="other",outcome="unauthorized"}': 1 });
+    assert.deepEqual(movedCounters(before, await scrape(service)), { 'umpin_http_requests_total{operation="other",outcome="ERR_AUTH_API_KEY"}': 1 });
   });
 });
 
@@ -256,7 +257,8 @@ async function connectAdmin(): Promise<{ client: pg.Client; url: string } | { un
   return { unavailable: `no PostgreSQL at 127.0.0.1:5432/test (${failures.join('; ')})` };
 }
 
-const admin = await connectAdmin();
+const skipPostgres = await postgresSkip();
+const admin = skipPostgres === false ? await connectAdmin() : { unavailable: skipPostgres };
 
 describe('/readyz on PostgreSQL', { skip: 'unavailable' in admin ? admin.unavailable : false }, () => {
   const suffix = `${process.pid}_${randomBytes(4).toString('hex')}`;

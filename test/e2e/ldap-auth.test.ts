@@ -19,6 +19,9 @@ import {
 import {
   BASE_DN, DIRECTORY_USERS, SERVICE_DN, SERVICE_PASSWORD, startSlapd, userDn, type Slapd,
 } from '../support/slapd.ts';
+import { peerSkip } from '../support/peers.ts';
+
+const skipDirectory = await peerSkip('slapd');
 import { freePort, startSilentServer } from '../support/net.ts';
 
 const ALICE_PASSWORD = DIRECTORY_USERS[0]?.password ?? '';
@@ -73,7 +76,7 @@ async function assertResetWorks(service: TestService, login: string, password: s
   assert.equal(await isActivePin(service.services, mailbox, mails[0]?.pin ?? ''), true);
 }
 
-describe('sign-in against OpenLDAP (search as a service account, then bind as the entry)', () => {
+describe('sign-in against OpenLDAP (search as a service account, then bind as the entry)', { skip: skipDirectory }, () => {
   let slapd: Slapd;
   let service: TestService;
   const logins = ['alice', 'bob', 'carol'];
@@ -155,7 +158,7 @@ describe('sign-in against OpenLDAP (search as a service account, then bind as th
   });
 });
 
-describe("Active Directory's logins through configuration (anonymous search)", () => {
+describe("Active Directory's logins through configuration (anonymous search)", { skip: skipDirectory }, () => {
   let slapd: Slapd;
   const services: TestService[] = [];
   const start = async (loginAttribute: string) => {
@@ -230,7 +233,7 @@ describe('a directory that is down or silent: a 503 within the timeout, not a ha
     await assertUnavailableTwice(`ldap://127.0.0.1:${silent.port}`);
   });
 
-  it('a slapd that was stopped', async () => {
+  it('a slapd that was stopped', { skip: skipDirectory }, async () => {
     const slapd = await startSlapd();
     const url = slapd.url;
     await slapd.stop();
@@ -238,7 +241,7 @@ describe('a directory that is down or silent: a 503 within the timeout, not a ha
   });
 });
 
-describe('umpin mailbox enable --from-directory (the mail and extension attributes)', () => {
+describe('umpin mailbox enable --from-directory (the mail and extension attributes)', { skip: skipDirectory }, () => {
   let slapd: Slapd;
   let service: TestService;
 

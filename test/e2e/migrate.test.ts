@@ -9,14 +9,13 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { POSTGRES_REQUIRED, createTestSchema, probeTestPostgres, type TestSchema } from '../support/postgres.ts';
+import { createTestSchema, postgresSkip, type TestSchema } from '../support/postgres.ts';
 import { assertRun, makeDataDir, runUmpin } from '../support/service.ts';
 
 const MIGRATIONS = ['0001-initial', '0002-pin-life', '0003-outbox', '0004-verifier-key-ids', '0006-audit-retention'];
 const APPLIED_ALL = `${MIGRATIONS.map((name) => `applied  ${name}\n`).join('')}`;
 
-const postgres = await probeTestPostgres();
-const skipPostgres = postgres.unavailable !== undefined && !POSTGRES_REQUIRED ? postgres.unavailable : false;
+const skipPostgres = await postgresSkip();
 
 const dirs: string[] = [];
 const schemas: TestSchema[] = [];

@@ -29,7 +29,9 @@ for (const engine of await testEngines()) describe(`phone-side API (${engine.nam
 
   before(async () => {
     database = await engine.database('e2e_phone_api');
-    service = await startTestService(database.env);
+    // Each PBX is known by its address; behind a trusted TLS proxy (here: the test itself) X-Forwarded-For names it.
+    // The wrong-PIN budget is 15, so one PBX can walk a mailbox through the whole lockout machine below.
+    service = await startTestService({ ...database.env, UMPIN_TRUSTED_PROXIES: '127.0.0.1', UMPIN_ALLOW_PLAIN_HTTP_AUTH: 'true', UMPIN_LIMIT_PHONE_FAILURES: '15' });
     for (const login of ['dave', 'erin', 'frank', 'gina', 'hank', 'ivan']) pins.set(login, await provisionMailbox(service, login, `pw-${login}`));
     key = await createApiKey(service.services, 'pbx');
   });
@@ -38,8 +40,9 @@ for (const engine of await testEngines()) describe(`phone-side API (${engine.nam
     await database?.dispose();
   });
 
-  async function call(path: string, body: unknown, options: { key?: string | null; contentType?: string; base?: string } = {}): Promise<Answer> {
+  async function call(path: string, body: unknown, options: { key?: string | null; contentType?: string; base?: string; pbx?: string } = {}): Promise<Answer> {
     const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/json' };
+    if (options.pbx !== undefined) headers['x-forwarded-for'] = options.pbx;
     const bearer = options.key === undefined ? key : options.key;
     if (bearer !== null) headers.authorization = `Bearer ${bearer}`;
     const response = await fetch(`${options.base ?? service.url}/tui/v1/${path}`, {
@@ -52,8 +55,8 @@ for (const engine of await testEngines()) describe(`phone-side API (${engine.nam
 
   describe('refuses', () => {
     const unauthorized = {
-      error: 'unauthorized',
-      message: 'A valid API key is required: send "Authorization: Bearer <key>"; create one with: umpin apikey add <name>',
+      error: 'auth-api-key',
+      message: 'A valid API key is required: send "Authorization: Bearer <key>" (or HTTP Basic with the key as the password); create one with: umpin apikey add <name>',
     };
     it('a missing, malformed or wrong API key with 401, before looking at the PIN', async () => {
       const before = await snapshotState(service, ['dave']);
@@ -76,14 +79,17 @@ for (const engine of await testEngines()) describe(`phone-side API (${engine.nam
 
     it('bad input with a 4xx JSON error that names the problem', async () => {
       const cases: Array<[unknown, string | undefined, number, string, RegExp]> = [
-        ['{"mailbox": "dave", ', undefined, 400, 'bad-json', /not valid JSON/],
-        ['[1, 2]', undefined, 400, 'bad-json', /must be a JSON object/],
-        [{ pin: '123456' }, undefined, 400, 'missing-field', /exactly one of "mailbox" \(the login\) or "extension"/],
-        [{ mailbox: 'dave', extension: '1234', pin: '1' }, undefined, 400, 'missing-field', /exactly one of/],
-        [{ mailbox: 'dave' }, undefined, 400, 'missing-field', /"pin" is required/],
-        [{ mailbox: 'dave', pin: 123456 }, undefined, 400, 'missing-field', /"pin" is required and must be a non-empty string/],
-        [{ mailbox: 'dave', pin: '1'.repeat(300) }, undefined, 400, 'bad-field', /"pin" is longer than 256/],
-        [{ mailbox: 'dave', pin: '123456' }, 'text/plain', 415, 'unsupported-media-type', /application\/json/],
+        ['{"mailbox": "dave", ', undefined, 400, 'request-invalid', /not valid JSON/],
+        ['[1, 2]', undefined, 400, 'request-invalid', /must be a JSON object/],
+        [{ pin: '123456' }, undefined, 400, 'request-invalid', /exactly one of "mailbox" \(the login\) or "extension"/],
+        [{ mailbox: 'dave', extension: '1234', pin: '1' }, undefined, 400, 'request-invalid', /exactly one of/],
+        [{ mailbox: 'dave' }, undefined, 400, 'request-invalid', /"pin" is required/],
+        [{ mailbox: 'dave', pin: 123456 }, undefined, 400, 'request-invalid', /"pin" is required and must be a non-empty string/],
+        [{ mailbox: 'dave', pin: '1'.repeat(300) }, undefined, 400, 'request-invalid', /"pin" is longer than 256/],
+        [{ mailbox: 'dave', context: 'default', domain: 'pbx.example.com', pin: '1' }, undefined, 400, 'request-invalid', /"context" \(Asterisk\) or "domain" \(FreeSWITCH\), not both/],
+        ['mailbox=dave&pin=1&pin=2', 'application/x-www-form-urlencoded', 400, 'request-invalid', /"pin" is given more than once/],
+        ['mailbox=dave', 'application/x-www-form-urlencoded', 400, 'request-invalid', /"pin" is required/],
+        [{ mailbox: 'dave', pin: '123456' }, 'text/plain', 415, 'request-media-type', /application\/json or application\/x-www-form-urlencoded/],
       ];
       for (const [body, contentType, status, error, message] of cases) {
         const answer = await call('logon', body, contentType ? { contentType } : {});
@@ -195,22 +201,25 @@ for (const engine of await testEngines()) describe(`phone-side API (${engine.nam
   });
 
   describe('abuse', () => {
-    it('one caller flooding wrong PINs is refused without counting, so the real user elsewhere still signs in', async () => {
-      await newPolicy(service.services, 'no-auto-reset', { logonFailuresBeforePinReset: null });
+    it('a flood through one PBX is refused without counting whatever calling numbers it sends, and the real user through another PBX still signs in', async () => {
+      await newPolicy(service.services, 'no-auto-reset', { logonFailuresBeforePinReset: null, maxLogonAttempts: 50 });
       await setMailbox(service.services, 'hank', { policy: 'no-auto-reset' });
-      const flood = [];
-      for (let i = 0; i < 8; i += 1) flood.push(await call('logon', { mailbox: 'hank', pin: '000009', caller: '+15550100' }));
-      assert.deepEqual(flood.slice(0, 5).map((a) => a.body.result), Array(5).fill('wrong-pin'));
-      for (const refused of flood.slice(5)) {
-        assert.equal(refused.status, 503);
-        assert.equal(refused.body.error, 'ERR_SERVER_BUSY');
-        assert.equal(refused.body.message, 'Too many wrong PINs for this mailbox from this caller; try again later.');
+      // Concurrent, and a new calling number each: neither multiplies the budget.
+      const flood = await Promise.all(Array.from({ length: 24 }, (_, i) => call('logon', { mailbox: 'hank', pin: '000009', caller: `+1555010${i}` }, { pbx: '192.0.2.10' })));
+      assert.equal(flood.filter((a) => a.status === 200 && a.body.result === 'wrong-pin').length, 15, JSON.stringify(flood.slice(0, 3)));
+      const refused = flood.filter((a) => a.status === 503);
+      assert.equal(refused.length, 9);
+      for (const answer of refused) {
+        assert.equal(answer.body.error, 'server-busy');
+        assert.equal(answer.body.message, 'Too many wrong PINs for this mailbox from this phone system; try again later.');
       }
-      assert.equal((await show('hank'))?.failedLogons, 5, 'refused attempts were not counted');
+      assert.equal((await show('hank'))?.failedLogons, 15, 'refused attempts were not counted');
       assert.equal((await show('hank'))?.lockedOut, false);
-      assert.deepEqual((await call('logon', { mailbox: 'hank', pin: pins.get('hank'), caller: '+15550199' })).body, { result: 'ok', mustChange: true });
-      const throttled = (await service.services.store.listAudit({ login: 'hank' })).filter((e) => e.outcome === 'throttled');
-      assert.equal(throttled.length, 3);
+      assert.equal((await call('logon', { mailbox: 'hank', pin: pins.get('hank'), caller: '+15550199' }, { pbx: '192.0.2.10' })).status, 503, 'the flooded PBX is refused, the right PIN too');
+      assert.deepEqual((await call('logon', { mailbox: 'hank', pin: pins.get('hank'), caller: '+15550199' }, { pbx: '192.0.2.20' })).body, { result: 'ok', mustChange: true });
+      const audit = (await service.services.store.listAudit({ login: 'hank' })).filter((e) => e.outcome === 'throttled');
+      assert.equal(audit.length, 10);
+      assert.ok(audit.every((e) => e.source === '192.0.2.10' && typeof e.detail?.caller === 'string'), 'the calling number stays in the audit');
     });
 
     it('bounds the automatic-reset mails per mailbox per hour (3), while the count keeps running', async () => {
@@ -231,7 +240,6 @@ for (const engine of await testEngines()) describe(`phone-side API (${engine.nam
       const pickup = service.config.pickupDir;
       let mailsBefore = await listMailFiles(pickup);
       let caller = 0;
-      // Each from another calling number: one caller alone is throttled long before a lockout (see below).
       const fail = async (times: number) => {
         const answers = [];
         for (let i = 0; i < times; i += 1) answers.push((await call('logon', { mailbox: 'frank', pin: '000009', caller: `+4930${caller++}` })).body.result);
@@ -269,7 +277,8 @@ for (const engine of await testEngines()) describe(`phone-side API (${engine.nam
       const unlocked = await show('frank');
       assert.equal(unlocked?.lockedOut, false);
       assert.equal(unlocked?.failedLogons, 0);
-      assert.deepEqual((await logon('frank', adminMail.pin)).body, { result: 'ok', mustChange: true });
+      // This PBX spent its 15-minute budget for frank on the way to the lockout (docs/limits.md); the user calls in through another.
+      assert.deepEqual((await call('logon', { mailbox: 'frank', pin: adminMail.pin }, { pbx: '192.0.2.30' })).body, { result: 'ok', mustChange: true });
       const audit = (await service.services.store.listAudit({ login: 'frank' })).map((e) => `${e.event}:${e.outcome}`);
       assert.equal(audit.filter((e) => e === 'pin.auto-reset:success').length, 2);
       assert.equal(audit.filter((e) => e === 'pin.logon:locked-out-now').length, 1);
@@ -284,7 +293,7 @@ for (const engine of await testEngines()) describe(`phone-side API (${engine.nam
       const active = (await Promise.all(latest.map((pin) => isActivePin(service.services, 'gina', pin)))).indexOf(true);
       await unlockMailbox(service.services, 'gina');
       assert.equal((await show('gina'))?.failedLogons, 0);
-      assert.deepEqual((await logon('gina', latest[active] ?? '')).body, { result: 'ok', mustChange: true });
+      assert.deepEqual((await call('logon', { mailbox: 'gina', pin: latest[active] ?? '' }, { pbx: '192.0.2.30' })).body, { result: 'ok', mustChange: true });
     });
   });
 });

@@ -17,6 +17,7 @@ import {
   REQUEST_XML, assertRun, listMailFiles, makeDataDir, newPinMails, postFrom, postSoap, provisionMailbox, runUmpin, snapshotState, startServeProcess,
   startTestService, type SoapCall, type TestService,
 } from '../support/service.ts';
+import { peerSkip } from '../support/peers.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const ERRORS = 'http://schemas.microsoft.com/exchange/services/2006/errors';
@@ -32,7 +33,7 @@ function assertBusy(response: SoapCall, windowSeconds: number, message: string):
   assert.ok(response.body.includes(`<e:Message xmlns:e="${ERRORS}">${message}</e:Message>`), response.body);
 }
 
-describe('abuse limits shared through Redis by two instances', () => {
+describe('abuse limits shared through Redis by two instances', { skip: await peerSkip('redis') }, () => {
   let dataDir: string;
   let first: TestService;
   let second: TestService;

@@ -6,7 +6,7 @@
  * change (the stored state).
  *
  * A missing client skips its tests with what to install, unless
- * UMPIN_REQUIRE_THIRD_PARTY=1 (CI), where it fails them.
+ * UMPIN_REQUIRE_PEERS=1 (CI), where it fails them.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -22,9 +22,10 @@ import {
   startTestService,
   type TestService,
 } from '../support/service.ts';
+import { PEERS_REQUIRED } from '../support/peers.ts';
 
 const CLIENTS_DIR = join(REPO, 'test/e2e/clients');
-const REQUIRE_THIRD_PARTY = process.env.UMPIN_REQUIRE_THIRD_PARTY === '1';
+const REQUIRE_THIRD_PARTY = PEERS_REQUIRED;
 const CLIENT_TIMEOUT_MS = 60_000;
 const M = 'http://schemas.microsoft.com/exchange/services/2006/messages';
 const ACCESS_DENIED_TEXT = 'The user name or password is incorrect';
@@ -141,7 +142,7 @@ async function missingReason(client: Client): Promise<string | undefined> {
 /** Skips (or, when required, fails) a test whose client is missing; true when the test may go on. */
 function clientUsable(t: TestContext, reason: string | undefined): boolean {
   if (reason === undefined) return true;
-  if (REQUIRE_THIRD_PARTY) assert.fail(`UMPIN_REQUIRE_THIRD_PARTY=1 but ${reason}`);
+  if (REQUIRE_THIRD_PARTY) assert.fail(`UMPIN_REQUIRE_PEERS=1 but ${reason}`);
   t.skip(reason);
   return false;
 }

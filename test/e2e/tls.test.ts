@@ -1,16 +1,14 @@
 /**
  * Built-in TLS and the refusal of credentials over plain HTTP (issue 7),
- * over real sockets: a throwaway self-signed certificate made by openssl at
- * test time, a client that trusts it, and a client on a non-loopback
+ * over real sockets: a throwaway self-signed certificate made at test time, a client that trusts it, and a client on a non-loopback
  * address of this host.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
-import { networkInterfaces, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { networkInterfaces } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -20,10 +18,10 @@ import {
   REQUEST_XML, assertRun, isActivePin, listMailFiles, makeDataDir, newPinMails, postSoap, provisionMailbox, runUmpin, snapshotState,
   startServeProcess, startTestService, type TestService,
 } from '../support/service.ts';
+import { makeTestCertificate } from '../support/smtp-peer.ts';
 
 const ERRORS = 'http://schemas.microsoft.com/exchange/services/2006/errors';
 const REFUSAL = 'Credentials are not accepted over plain HTTP from another host; use https://, or set UMPIN_ALLOW_PLAIN_HTTP_AUTH behind a TLS proxy.';
-const run = promisify(execFile);
 
 interface Pem {
   readonly dir: string;
@@ -35,14 +33,12 @@ interface Pem {
 
 /** A self-signed P-256 certificate for 127.0.0.1, valid for a day, in a fresh directory. */
 async function makeCertificate(): Promise<Pem> {
-  const dir = await mkdtemp(join(tmpdir(), 'umpin-tls-'));
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
+  const made = await makeTestCertificate('IP:127.0.0.1', 'ec');
+  const dir = dirname(made.certFile);
   const otherKey = join(dir, 'other-key.pem');
-  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', key, '-out', cert], { timeout: 30_000 });
-  await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', otherKey], { timeout: 30_000 });
-  return { dir, cert, key, otherKey };
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  await writeFile(otherKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  return { dir, cert: made.certFile, key: made.keyFile, otherKey };
 }
 
 interface HttpsAnswer {

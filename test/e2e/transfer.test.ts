@@ -10,14 +10,13 @@ import { existsSync } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { POSTGRES_REQUIRED, createTestSchema, probeTestPostgres, type TestSchema } from '../support/postgres.ts';
+import { createTestSchema, postgresSkip, type TestSchema } from '../support/postgres.ts';
 import {
   REQUEST_XML, assertRun, isActivePin, listMailFiles, makeDataDir, newPinMails, postSoap, provisionMailbox, runUmpin,
   snapshotState, startTestService, type TestService,
 } from '../support/service.ts';
 
-const postgres = await probeTestPostgres();
-const skip = postgres.unavailable !== undefined && !POSTGRES_REQUIRED ? postgres.unavailable : false;
+const skip = await postgresSkip();
 
 const LOGINS = ['alice', 'bob', 'carol'] as const;
 const TABLES = ['users', 'mailboxes', 'pin_history', 'pending_pin_changes', 'api_keys', 'audit_events'] as const;

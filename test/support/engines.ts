@@ -8,7 +8,7 @@
  * UMPIN_TEST_ENGINES=sqlite (or postgres) runs one engine only, for a quick
  * local loop; the normal run and CI run both.
  */
-import { POSTGRES_REQUIRED, createTestSchema, probeTestPostgres } from './postgres.ts';
+import { createTestSchema, postgresSkip } from './postgres.ts';
 
 export type EngineName = 'sqlite' | 'postgres';
 
@@ -33,10 +33,9 @@ const sqlite: TestEngine = {
 };
 
 export async function testEngines(): Promise<TestEngine[]> {
-  const postgres = await probeTestPostgres();
   const all: TestEngine[] = [sqlite, {
     name: 'postgres',
-    skip: postgres.unavailable !== undefined && !POSTGRES_REQUIRED ? `skipped: ${postgres.unavailable}` : false,
+    skip: await postgresSkip(),
     async database(suite) {
       const schema = await createTestSchema(suite);
       return { env: { UMPIN_DATABASE_URL: schema.url }, dispose: () => schema.drop() };

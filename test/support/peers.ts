@@ -1,7 +1,7 @@
 /**
  * The programs and servers outside Node that some tests talk to (the "peers":
  * OpenLDAP's slapd, PostgreSQL, Redis, the third-party SOAP clients, the
- * browser, Lua, openssl), found by looking, and one rule for when one is
+ * browser, Lua), found by looking, and one rule for when one is
  * missing (issue 18):
  *
  * - on a developer's machine the tests that need it are skipped, with a reason
@@ -21,7 +21,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import net from 'node:net';
 
-export type PeerName = 'slapd' | 'postgres' | 'redis' | 'openssl' | 'zeep' | 'soap-lite' | 'php-soap' | 'chromium' | 'lua';
+export type PeerName = 'slapd' | 'postgres' | 'redis' | 'zeep' | 'soap-lite' | 'php-soap' | 'chromium' | 'lua';
 
 /** The script that installs every Debian package the tests use and starts the servers (CI runs it too). */
 export const PEERS_SCRIPT = 'bash scripts/test-peers.sh';
@@ -103,12 +103,8 @@ const PEERS: Readonly<Record<PeerName, Peer>> = {
   redis: {
     title: 'Redis at 127.0.0.1:6379',
     remedy: 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
-    probe: tcpProbe('127.0.0.1', 6379, 'Redis'),
-  },
-  openssl: {
-    title: 'openssl (test certificates)',
-    remedy: 'apt-get install -y openssl',
-    probe: executableProbe(['openssl'], 'openssl'),
+    // Some tests also start a redis-server of their own on another port.
+    probe: async () => await tcpProbe('127.0.0.1', 6379, 'Redis')() ?? (findExecutable('redis-server') === undefined ? 'redis-server is not installed' : undefined),
   },
   zeep: {
     title: 'python3-zeep (SOAP client)',

@@ -10,12 +10,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { PEERS_REQUIRED, peerMissing, peerSkipReason } from './peers.ts';
 
 export const POSTGRES_SERVER = '127.0.0.1:5432/test';
 const POSTGRES_USERS = ['postgres', 'root'];
 
-/** CI must run the PostgreSQL half; elsewhere a developer without the server still runs the rest. */
-export const POSTGRES_REQUIRED = process.env.CI === 'true';
+/** CI must run the PostgreSQL half (UMPIN_REQUIRE_PEERS=1); elsewhere a developer without the server still runs the rest. */
+export const POSTGRES_REQUIRED = PEERS_REQUIRED;
 
 export interface TestSchema {
   readonly name: string;
@@ -34,6 +35,8 @@ let probed: Promise<PostgresProbe> | undefined;
 /** The URL of the first user that can connect (asked once per process), or why none could. */
 export function probeTestPostgres(): Promise<PostgresProbe> {
   probed ??= (async () => {
+    const hidden = await peerMissing('postgres');
+    if (hidden !== undefined) return { unavailable: hidden };
     const failures: string[] = [];
     for (const user of POSTGRES_USERS) {
       const url = `postgres://${user}@${POSTGRES_SERVER}`;
@@ -47,6 +50,15 @@ export function probeTestPostgres(): Promise<PostgresProbe> {
     return { unavailable: `no PostgreSQL at ${POSTGRES_SERVER} (${failures.join('; ')})` };
   })();
   return probed;
+}
+
+/**
+ * For a suite's `skip`: false when PostgreSQL answers or is required (CI, where
+ * the suite then fails with the reason), else the reason, tagged for the summary.
+ */
+export async function postgresSkip(): Promise<string | false> {
+  const probe = await probeTestPostgres();
+  return probe.unavailable === undefined || POSTGRES_REQUIRED ? false : peerSkipReason('postgres', probe.unavailable);
 }
 
 /** A new, empty schema; `prefix` names the suite, so a leftover of a killed run says where it came from. */

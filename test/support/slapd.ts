@@ -8,14 +8,13 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { freePort } from './net.ts';
+import { findExecutable } from './peers.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export const SLAPD_BIN = '/usr/sbin/slapd';
-export const SLAPADD_BIN = '/usr/sbin/slapadd';
 export const BASE_DN = 'dc=example,dc=com';
 export const PEOPLE_DN = `ou=people,${BASE_DN}`;
 export const SERVICE_DN = `cn=umpin,ou=services,${BASE_DN}`;
@@ -36,6 +35,13 @@ export const DIRECTORY_USERS: readonly DirectoryUser[] = [
   { uid: 'bob', password: 'bob directory pw', mail: 'bob@example.com', telephoneNumber: '36002' },
   { uid: 'carol', password: 'carol directory pw', mail: 'carol@example.com', telephoneNumber: '36003' },
 ];
+
+/** Debian puts slapd and slapadd in /usr/sbin, which a non-root PATH lacks: looked up, not assumed. */
+function slapdTool(name: 'slapd' | 'slapadd'): string {
+  const path = findExecutable(name);
+  if (path === undefined) throw new Error(`${name} is not installed: apt-get install -y slapd ldap-utils (or bash scripts/test-peers.sh)`);
+  return path;
+}
 
 export const userDn = (uid: string) => `uid=${uid},${PEOPLE_DN}`;
 
@@ -140,7 +146,7 @@ export async function startSlapd(options: { users?: readonly DirectoryUser[]; tl
     await writeFile(join(dir, 'ad.schema'), AD_SCHEMA);
     await writeFile(join(dir, 'slapd.conf'), slapdConf(dir, options.tls));
     await writeFile(join(dir, 'seed.ldif'), seedLdif(options.users ?? DIRECTORY_USERS));
-    await run(SLAPADD_BIN, ['-q', '-f', join(dir, 'slapd.conf'), '-l', join(dir, 'seed.ldif')], { timeout: DEADLINE_MS });
+    await run(slapdTool('slapadd'), ['-q', '-f', join(dir, 'slapd.conf'), '-l', join(dir, 'seed.ldif')], { timeout: DEADLINE_MS });
     // The port is free when picked but may be taken before slapd binds it: try a few.
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -162,7 +168,7 @@ async function launch(dir: string, withTls: boolean): Promise<Slapd> {
   const ldapsUrl = tlsPort === undefined ? undefined : `ldaps://127.0.0.1:${tlsPort}`;
   const listeners = [`${url}/`, ...(ldapsUrl ? [`${ldapsUrl}/`] : [])].join(' ');
   // -d keeps slapd in the foreground (so it dies with the test) and writes the stats log to stderr.
-  const child = spawn(SLAPD_BIN, ['-f', join(dir, 'slapd.conf'), '-h', listeners, '-d', 'stats'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(slapdTool('slapd'), ['-f', join(dir, 'slapd.conf'), '-h', listeners, '-d', 'stats'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   let lastOutputAt = Date.now();
   child.stderr.on('data', (chunk: Buffer) => {

@@ -3,12 +3,12 @@
  * AUTH and reply behaviour a test asks for, recording every message it
  * accepted (parsed as a mail client would) and every connection.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
+import { generate } from 'selfsigned';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 
 export interface TestCertificate {
@@ -16,29 +16,44 @@ export interface TestCertificate {
   readonly cert: string;
   /** The certificate as a PEM file, to give a client as its CA file. */
   readonly certFile: string;
+  /** The private key as a PEM file (mode 0600). */
+  readonly keyFile: string;
   dispose(): Promise<void>;
 }
 
-/** A self-signed certificate, valid one day, made with openssl; by default for localhost and 127.0.0.1. */
-export async function makeTestCertificate(subjectAltName = 'DNS:localhost,IP:127.0.0.1'): Promise<TestCertificate> {
-  const dir = await mkdtemp(join(tmpdir(), 'umpin-smtp-cert-'));
+/**
+ * A self-signed certificate, valid one day; by default for localhost and
+ * 127.0.0.1 (`subjectAltName` in openssl's syntax: `DNS:name,IP:address`).
+ * Made in-process by `selfsigned` (WebCrypto), so the tests need no openssl
+ * binary (issue 18: `npm test` on a machine with only Node.js).
+ */
+export async function makeTestCertificate(subjectAltName = 'DNS:localhost,IP:127.0.0.1', keyType: 'rsa' | 'ec' = 'rsa'): Promise<TestCertificate> {
+  const altNames = subjectAltName.split(',').map((entry) => {
+    const [kind, value = ''] = entry.trim().split(':', 2) as [string, string?];
+    // Node checks the name against subjectAltName only; the tests connect to 127.0.0.1.
+    if (kind === 'DNS') return { type: 2 as const, value };
+    if (kind === 'IP') return { type: 7 as const, ip: value };
+    throw new TypeError(`makeTestCertificate: ${entry} is neither DNS:name nor IP:address`);
+  });
+  const notBeforeDate = new Date(Date.now() - 60_000);
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keyType,
+    keySize: 2048,
+    algorithm: 'sha256',
+    notBeforeDate,
+    notAfterDate: new Date(notBeforeDate.getTime() + 24 * 3600_000),
+    extensions: [{ name: 'basicConstraints', cA: false }, { name: 'subjectAltName', altNames }],
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'umpin-test-cert-'));
   const keyFile = join(dir, 'key.pem');
   const certFile = join(dir, 'cert.pem');
-  await new Promise<void>((resolve, reject) => {
-    execFile(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1',
-        // Node checks the name against subjectAltName only; the tests connect to 127.0.0.1.
-        '-addext', `subjectAltName=${subjectAltName}`,
-        '-keyout', keyFile, '-out', certFile],
-      { timeout: 30_000 },
-      (error, _stdout, stderr) => (error ? reject(new Error(`openssl failed: ${stderr}`, { cause: error })) : resolve()),
-    );
-  });
+  await writeFile(keyFile, pems.private, { mode: 0o600 });
+  await writeFile(certFile, pems.cert);
   return {
-    key: await readFile(keyFile, 'utf8'),
-    cert: await readFile(certFile, 'utf8'),
+    key: pems.private,
+    cert: pems.cert,
     certFile,
+    keyFile,
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
 }
