@@ -8,8 +8,13 @@
  *   3. The phone-side check /tui/v1/logon (1 KDF call) against the KDF bound.
  *   4. The protocol floor: a malformed envelope (rejected before any KDF work)
  *      and the WSDL GET against a bare Fastify handler; goal ≥ 0.8.
- *   5. A peer: ResetPIN on node-soap with the same work (bench/peer/).
- *   6. RSS at rest and at peak, start-up time to ready.
+ *   5. A peer: ResetPIN on node-soap with the same work (bench/peer/),
+ *      without and with a credential cache, against umpin in the same mode.
+ *   6. RSS at rest and at peak, start-up time to ready, and a CLI read
+ *      command (`umpin pin show`), against their goals.
+ *   7. A large database (100 000 mailboxes, 1 000 000 audit rows, built
+ *      through `umpin export`/`umpin import`): ResetPIN and phone logon
+ *      against the small one, and the CLI listings' time and peak RSS.
  *
  * The machine is shared and noisy, so the measurements that are compared are
  * interleaved: each is taken in several short slices, round by round (in
@@ -23,11 +28,13 @@
  *
  *   npm run bench                          the whole run (about 2 minutes)
  *   npm run bench -- --rounds 2 --slice 2  shorter
- *   npm run bench -- --cpu-prof resetpin   profile the server during one load (resetpin, logon, malformed, wsdl)
+ *   npm run bench -- --cpu-prof resetpin   profile the server during one load (resetpin, resetpin-cached, logon, malformed, wsdl)
  *   npm run bench -- --umpin <bin/umpin.js of another checkout>    measure that server instead (same schema)
  *   npm run bench -- --compare <bin/umpin.js of another checkout>  measure it too, interleaved: B ÷ umpin per load
  *   npm run bench -- --skip-postgres       no PostgreSQL loads (else: if umpin supports it and BENCH_POSTGRES_URL,
  *                                          default postgres://postgres@127.0.0.1:5432/postgres, answers)
+ *   npm run bench -- --skip-large          no large-database scenario (--large-mailboxes, --large-audit: its size)
+ *   npm run bench -- --skip-build          measure dist/ as it is (else it is built first: bin/umpin.js runs dist/)
  */
 import type { Request } from 'autocannon';
 import { execFileSync } from 'node:child_process';
@@ -46,6 +53,8 @@ import { combine, slice, type LoadResult, type Slice } from './lib/load.ts';
 import { freePort, readMachineCpu, readProcessCpu, REPO, runJsonChild, startServer, type Memory, type RunningServer } from './lib/proc.ts';
 import { provisionUmpin, type Account, type Provisioned } from './lib/provision.ts';
 import { provisionPeer } from './peer/peer-store.ts';
+import { medianRun, runMeasured, type CommandRun } from './lib/command.ts';
+import { buildLargeDatabase, type LargeDatabase } from './lib/large.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -58,6 +67,11 @@ const { values: options } = parseArgs({
     umpin: { type: 'string' },
     compare: { type: 'string' },
     'skip-postgres': { type: 'boolean', default: false },
+    'skip-large': { type: 'boolean', default: false },
+    'skip-build': { type: 'boolean', default: false },
+    'large-mailboxes': { type: 'string', default: '100000' },
+    'large-audit': { type: 'string', default: '1000000' },
+    'cli-runs': { type: 'string', default: '7' },
   },
 });
 const ROUNDS = Number(options.rounds);
@@ -82,7 +96,12 @@ const FLOOR_CONNECTIONS = 16;
  * the password's; a phone logon computes one PIN verifier.
  */
 const KDF_CALLS = { resetpin: 2, resetpinCached: 1, logon: 1 } as const;
-const GOALS = { kdfShare: 0.9, floor: 0.8 } as const;
+const GOALS = {
+  kdfShare: 0.9, logon: 0.95, floor: 0.8, peerUncached: 1.1, peerCached: 1.2,
+  startupMs: 500, cliMs: 350, restMiB: 80, largeWithin: 0.95, listingPeakMiB: 150,
+} as const;
+const LARGE = { mailboxes: Number(options['large-mailboxes']), audit: Number(options['large-audit']) };
+const CLI_RUNS = Number(options['cli-runs']);
 
 const SERVICE_PATH = '/EWS/UM2007Legacy.asmx';
 const RESET_BODY = readFileSync(join(REPO, 'test/fixtures/resetpin-request.xml'), 'utf8');
@@ -374,7 +393,7 @@ function gitCommit(): string {
 
 // ---- the profile mode -------------------------------------------------------
 
-const PROFILED = ['resetpin', 'logon', 'malformed', 'wsdl'] as const;
+const PROFILED = ['resetpin', 'resetpin-cached', 'logon', 'malformed', 'wsdl'] as const;
 type Profiled = (typeof PROFILED)[number];
 
 async function profile(which: Profiled, env: Record<string, string>, port: number, provisioned: Provisioned, root: string): Promise<void> {
@@ -385,6 +404,10 @@ async function profile(which: Profiled, env: Record<string, string>, port: numbe
       resetpin: () => {
         const fresh = new CredentialRotation(provisioned.freshAccounts, true);
         return new Measurement('ResetPIN, auth not cached', umpin, KDF_CONNECTIONS, 200, fresh.requestsFor, { spreadSources: true, rotation: fresh });
+      },
+      'resetpin-cached': () => {
+        const cached = new CredentialRotation(provisioned.resetAccounts, false);
+        return new Measurement('ResetPIN, auth cached', umpin, KDF_CONNECTIONS, 200, cached.requestsFor, { spreadSources: true, rotation: cached });
       },
       logon: () => new Measurement('phone logon', umpin, KDF_CONNECTIONS, 200, logonRequests(provisioned)),
       malformed: async () => new Measurement('malformed envelope', umpin, FLOOR_CONNECTIONS, await probeMalformed(umpin.origin), () => [MALFORMED]),
@@ -480,6 +503,18 @@ function formatRows(rows: readonly Row[], cpuMsPerHash: number, markdown: boolea
   );
 }
 
+interface GoalRow {
+  readonly label: string;
+  readonly value: string;
+  readonly goal: string;
+  /** undefined: no goal for this row (a reference, or B). */
+  readonly met: boolean | undefined;
+}
+
+function formatGoals(rows: readonly GoalRow[], markdown: boolean): string {
+  return table(['start-up, CLI, memory, size', 'figure', 'goal', 'verdict'], rows.map((r) => [r.label, r.value, r.goal, r.met === undefined ? '' : r.met ? 'met' : 'MISSED']), markdown);
+}
+
 interface ProcessFigures {
   readonly startupMs: number;
   readonly rest: Memory;
@@ -535,8 +570,18 @@ async function main(): Promise<void> {
   const cleanUps: Array<() => void> = [];
   try {
     const machine = describeMachine(root);
+    // bin/umpin.js runs dist/: built from the working tree first, so the figures are this tree's.
+    let buildSeconds: number | undefined;
+    if (!options['skip-build']) {
+      log('building dist/ (npm run build)');
+      const t0 = Date.now();
+      execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+      buildSeconds = (Date.now() - t0) / 1000;
+    }
     const peerDir = join(root, 'peer');
     mkdirSync(peerDir);
+    const peerCacheDir = join(root, 'peer-cache');
+    mkdirSync(peerCacheDir);
     const sqliteEnv = async (dir: string) => {
       const port = await freePort();
       return { port, env: { UMPIN_DATA_DIR: join(root, dir), UMPIN_LISTEN: `127.0.0.1:${port}`, UMPIN_LOG_LEVEL: 'warn' } };
@@ -550,6 +595,7 @@ async function main(): Promise<void> {
       label: 'umpin', bin: UMPIN_BIN, ...primary, provisioned: await provisionUmpin(primary.env, counts), full: true,
     };
     await provisionPeer(peerDir, umpinInstance.provisioned.resetAccounts);
+    await provisionPeer(peerCacheDir, umpinInstance.provisioned.resetAccounts);
 
     const which = options['cpu-prof'];
     if (which !== undefined) {
@@ -564,6 +610,19 @@ async function main(): Promise<void> {
       const other = await sqliteEnv('umpin-compare');
       log(`provisioning the same for the compared server ${COMPARE_BIN}`);
       compareInstance = { label: 'B', bin: COMPARE_BIN as string, ...other, provisioned: await provisionUmpin(other.env, counts), full: true };
+    }
+
+    // The large database: the provisioned one plus LARGE's synthetic rows, through export and import.
+    let large: { built: LargeDatabase; instance: Instance } | undefined;
+    if (!options['skip-large']) {
+      log(`building the large database: the provisioned one plus ${LARGE.mailboxes} mailboxes and ${LARGE.audit} audit rows, through umpin export and umpin import`);
+      const built = await buildLargeDatabase(UMPIN_BIN, primary.env, join(root, 'umpin-large'), LARGE, root);
+      log(`imported in ${(built.import.wallMs / 1000).toFixed(1)} s (peak RSS ${built.import.peakMiB.toFixed(0)} MiB)`);
+      const port = await freePort();
+      large = {
+        built,
+        instance: { label: 'umpin large', bin: UMPIN_BIN, env: { ...built.env, UMPIN_LISTEN: `127.0.0.1:${port}` }, port, provisioned: umpinInstance.provisioned, full: false },
+      };
     }
 
     // PostgreSQL (if umpin supports it and a server is reachable): umpin on a fresh database.
@@ -603,9 +662,12 @@ async function main(): Promise<void> {
     const umpin = await startUmpin(umpinInstance);
     const peerPort = await freePort();
     const peer = await start({ name: 'peer', port: peerPort, readyPath: `${SERVICE_PATH}?wsdl`, args: [...TSX, 'bench/peer/node-soap-server.ts', peerDir, String(peerPort)] });
+    const peerCachePort = await freePort();
+    const peerCache = await start({ name: 'peer (cache)', port: peerCachePort, readyPath: `${SERVICE_PATH}?wsdl`, args: [...TSX, 'bench/peer/node-soap-server.ts', peerCacheDir, String(peerCachePort), 'cache'] });
     const barePort = await freePort();
     const bare = await start({ name: 'bare Fastify', port: barePort, readyPath: '/', args: [...TSX, 'bench/bare-fastify.ts', String(barePort)] });
     const compare = compareInstance ? await startUmpin(compareInstance) : undefined;
+    const umpinLarge = large ? await startUmpin(large.instance) : undefined;
     let umpinPg: Started | undefined;
     if (postgresInstance) {
       try {
@@ -621,11 +683,18 @@ async function main(): Promise<void> {
     const b = compareInstance && compare ? instanceMeasurements(compareInstance, compare.server, malformedStatus) : undefined;
     const p = postgresInstance && umpinPg ? instanceMeasurements(postgresInstance, umpinPg.server, malformedStatus) : undefined;
     const peerReset = new Measurement('peer ResetPIN', peer.server, KDF_CONNECTIONS, 200, resetRequests(umpinInstance.provisioned.resetAccounts));
+    const peerRotation = new CredentialRotation(umpinInstance.provisioned.resetAccounts, false);
+    const peerResetCached = new Measurement('peer ResetPIN cached', peerCache.server, KDF_CONNECTIONS, 200, peerRotation.requestsFor, { spreadSources: true, rotation: peerRotation });
+    const largeRotation = new CredentialRotation(umpinInstance.provisioned.resetAccounts, false);
+    const largeM = large && umpinLarge ? {
+      resetCached: new Measurement('umpin large ResetPIN cached', umpinLarge.server, KDF_CONNECTIONS, 200, largeRotation.requestsFor, { spreadSources: true, rotation: largeRotation }),
+      logon: new Measurement('umpin large phone logon', umpinLarge.server, KDF_CONNECTIONS, 200, logonRequests(umpinInstance.provisioned)),
+    } : undefined;
     const present = <T>(list: ReadonlyArray<T | undefined>): T[] => list.filter((x): x is T => x !== undefined);
 
     // The KDF-bound loads, interleaved with slices of the KDF bound itself.
     const kdfSlices: KdfSlice[] = [];
-    const kdfBound = present([a.reset, b?.reset, peerReset, a.resetCached, b?.resetCached, p?.reset, p?.resetCached, a.logon, b?.logon]);
+    const kdfBound = present([a.reset, b?.reset, peerReset, a.resetCached, b?.resetCached, peerResetCached, largeM?.resetCached, p?.reset, p?.resetCached, a.logon, b?.logon, largeM?.logon]);
     await interleave('KDF-bound', [
       { name: 'KDF bound', run: async (seconds, record) => { if (record) kdfSlices.push(await kdfSlice(kdfConcurrency, seconds, 0.5)); } },
       ...kdfBound.map((m) => ({ name: m.name, run: (sec: number, r: boolean) => m.run(sec, r) })),
@@ -645,10 +714,61 @@ async function main(): Promise<void> {
     };
     figures('umpin', umpin);
     figures('peer (node-soap)', peer);
+    figures('peer (node-soap, cache)', peerCache);
     figures('bare Fastify', bare);
     figures('umpin (PostgreSQL)', umpinPg);
     figures('B (compared)', compare);
+    figures('umpin (large database)', umpinLarge);
     for (const server of servers.splice(0)) await server.stop();
+
+    // Start-up and memory at rest again, a few times each (one start is a noisy figure), with no load running.
+    const startups: Record<string, { startupMs: number[]; restMiB: number[] }> = {};
+    const startupSubjects = present([umpinInstance, compareInstance]);
+    for (let round = 0; round < 3; round += 1) {
+      for (const instance of round % 2 === 0 ? startupSubjects : [...startupSubjects].reverse()) {
+        const started = await startUmpin(instance);
+        await started.server.stop();
+        servers.splice(servers.indexOf(started.server), 1);
+        const entry = (startups[instance.label] ??= { startupMs: [], restMiB: [] });
+        entry.startupMs.push(started.server.startupMs);
+        entry.restMiB.push(started.rest.rssMiB);
+      }
+    }
+
+    // A CLI read command, interleaved with B's and with bare node (the machine's floor for starting a process).
+    const cliLogin = (umpinInstance.provisioned.resetAccounts[0] as Account).login;
+    const cliSubjects = [
+      { name: 'umpin pin show', args: [UMPIN_BIN, 'pin', 'show', cliLogin], env: umpinInstance.env },
+      ...(compareInstance ? [{ name: 'B pin show', args: [compareInstance.bin, 'pin', 'show', cliLogin], env: compareInstance.env }] : []),
+      { name: 'node -e 0 (floor)', args: ['-e', '0'], env: {} },
+    ];
+    log(`timing the CLI: ${cliSubjects.map((c) => c.name).join(', ')}, ${CLI_RUNS} runs each, interleaved`);
+    const cliRuns = new Map<string, CommandRun[]>();
+    for (let round = 0; round < CLI_RUNS; round += 1) {
+      for (const subject of round % 2 === 0 ? cliSubjects : [...cliSubjects].reverse()) {
+        const run = await runMeasured(subject.args, subject.env);
+        cliRuns.set(subject.name, [...(cliRuns.get(subject.name) ?? []), run]);
+      }
+    }
+    const cli = Object.fromEntries([...cliRuns].map(([name, runs]) => [name, medianRun(runs)]));
+
+    // The CLI listings on the large database (output discarded), and B's when it can open it.
+    const listings: Record<string, CommandRun | { error: string }> = {};
+    if (large) {
+      const listers = [
+        { name: 'umpin mailbox list', args: [UMPIN_BIN, 'mailbox', 'list'] },
+        { name: 'umpin audit', args: [UMPIN_BIN, 'audit'] },
+        ...(compareInstance ? [{ name: 'B mailbox list', args: [compareInstance.bin, 'mailbox', 'list'] }, { name: 'B audit', args: [compareInstance.bin, 'audit'] }] : []),
+      ];
+      for (const lister of listers) {
+        log(`large database: ${lister.name}`);
+        try {
+          listings[lister.name] = await runMeasured(lister.args, large.instance.env);
+        } catch (error) {
+          listings[lister.name] = { error: (error as Error).message.split('\n').slice(0, 3).join(' ') };
+        }
+      }
+    }
 
     // ---- figures ----
     const kdfSeconds = kdfSlices.reduce((sum, k) => sum + k.seconds, 0);
@@ -689,6 +809,14 @@ async function main(): Promise<void> {
     const peerLoad = peerReset.result();
     const peerRatios = { ...kdfRatios(peerLoad, KDF_CALLS.resetpin) };
     const umpinToPeer = { ratio: A.loads.reset.rps / peerLoad.rps, cpuRatio: cpuPerRequest(peerLoad) / cpuPerRequest(A.loads.reset) };
+    const peerCachedLoad = peerResetCached.result();
+    const peerCachedCalls = KDF_CALLS.resetpinCached + peerRotation.missRatio;
+    const peerCachedRatios = kdfRatios(peerCachedLoad, peerCachedCalls);
+    const umpinToPeerCached = { ratio: A.loads.resetCached.rps / peerCachedLoad.rps, cpuRatio: cpuPerRequest(peerCachedLoad) / cpuPerRequest(A.loads.resetCached) };
+    /** The large database's load against the small one's: requests/s, and CPU per request the other way round. */
+    const againstSmall = (load: MeasuredLoad, small: MeasuredLoad | undefined) => small && { ratio: load.rps / small.rps, cpuRatio: cpuPerRequest(small) / cpuPerRequest(load) };
+    const largeLoads = largeM && { resetCached: largeM.resetCached.result(), logon: largeM.logon.result() };
+    const largeRatios = largeLoads && { resetCached: againstSmall(largeLoads.resetCached, A.loads.resetCached), logon: againstSmall(largeLoads.logon, A.loads.logon) };
 
     /** Cores' worth of CPU that neither the server under load nor the load generator used: other tenants, mostly. */
     const others = (list: readonly MeasuredLoad[]) => list.reduce((sum, l) => sum + l.cpu.machineBusyCores - l.cpu.serverCores - l.cpu.clientCores, 0) / list.length;
@@ -711,13 +839,21 @@ async function main(): Promise<void> {
           ...row(`   umpin ResetPIN, PostgreSQL, auth cached (${missed(P.kdfCallsCached)})`, P.loads.resetCached, { ratio: P.ratios.resetCached.ratio }, 'of KDF bound', GOALS.kdfShare),
         ]
         : [{ label: '   umpin ResetPIN, PostgreSQL', value: `n/a: ${postgresNote.replace(/^not available: /, '')}` }]),
-      ...row('3. umpin phone logon /tui/v1/logon', A.loads.logon, A.ratios.logon, 'of KDF bound', GOALS.kdfShare),
+      ...row('3. umpin phone logon /tui/v1/logon', A.loads.logon, A.ratios.logon, 'of KDF bound', GOALS.logon),
       ...row(`4. umpin malformed envelope (HTTP ${malformedStatus} fault)`, A.loads.malformed, A.ratios.malformed, 'of bare POST', GOALS.floor),
       ...row('   bare Fastify POST, constant', barePostLoad, undefined, ''),
       ...row('   umpin WSDL GET', A.loads.wsdl, A.ratios.wsdl, 'of bare GET', GOALS.floor),
       ...row('   bare Fastify GET, constant', bareGetLoad, undefined, ''),
-      ...row('5. peer ResetPIN (node-soap, same work)', peerLoad, peerRatios, 'of KDF bound'),
-      { label: '   umpin ÷ peer, ResetPIN uncached', ...umpinToPeer },
+      ...row('5. peer ResetPIN (node-soap, same work), no credential cache', peerLoad, peerRatios, 'of KDF bound'),
+      ...row(`   peer ResetPIN, credential cache (${missed(peerCachedCalls)})`, peerCachedLoad, peerCachedRatios, 'of KDF bound'),
+      { label: '   umpin ÷ peer, ResetPIN, neither caching', ...umpinToPeer, goal: GOALS.peerUncached },
+      { label: '   umpin ÷ peer, ResetPIN, both caching credentials', ...umpinToPeerCached, goal: GOALS.peerCached },
+      ...(largeLoads && largeRatios
+        ? [
+          ...row(`7. umpin ResetPIN cached, large database (${LARGE.mailboxes} mailboxes, ${LARGE.audit} audit rows)`, largeLoads.resetCached, largeRatios.resetCached, 'of small database', GOALS.largeWithin),
+          ...row('   umpin phone logon, large database', largeLoads.logon, largeRatios.logon, 'of small database', GOALS.largeWithin),
+        ]
+        : []),
       ...(B
         ? [
           { label: `B: ${COMPARE_BIN} (--compare)`, value: '' },
@@ -731,6 +867,27 @@ async function main(): Promise<void> {
             const lb = B.loads[key];
             return la && lb ? [{ label: `   B ÷ umpin, ${key}`, ratio: lb.rps / la.rps, cpuRatio: cpuPerRequest(la) / cpuPerRequest(lb) }] : [];
           }),
+        ]
+        : []),
+    ];
+
+    const median = (values: readonly number[]) => medianRun(values.map((v) => ({ wallMs: v, cpuMs: 0, peakMiB: 0 }))).wallMs;
+    const mib = (x: number) => `${x.toFixed(1)} MiB`;
+    const describeRun = (r: CommandRun) => `${r.wallMs.toFixed(0)} ms (CPU ${r.cpuMs.toFixed(0)} ms, peak ${mib(r.peakMiB)})`;
+    const goalRows: GoalRow[] = [
+      ...Object.entries(startups).flatMap(([label, st]) => [
+        { label: `${label}: start-up to ready (median of ${st.startupMs.length})`, value: `${median(st.startupMs).toFixed(0)} ms`, goal: `< ${GOALS.startupMs} ms`, met: label === 'umpin' ? median(st.startupMs) < GOALS.startupMs : undefined },
+        { label: `${label}: RSS at rest (median of ${st.restMiB.length})`, value: mib(median(st.restMiB)), goal: `< ${GOALS.restMiB} MiB`, met: label === 'umpin' ? median(st.restMiB) < GOALS.restMiB : undefined },
+      ]),
+      ...Object.entries(cli).map(([name, r]) => ({
+        label: `${name} (median of ${r.runs}, wall)`, value: describeRun(r), goal: name.startsWith('node') ? '' : `< ${GOALS.cliMs} ms`, met: name === 'umpin pin show' ? r.wallMs < GOALS.cliMs : undefined,
+      })),
+      ...(large
+        ? [
+          { label: `large database: umpin import of ${LARGE.mailboxes} users and mailboxes, ${LARGE.audit} audit rows`, value: `${(large.built.import.wallMs / 1000).toFixed(1)} s (CPU ${(large.built.import.cpuMs / 1000).toFixed(1)} s, peak ${mib(large.built.import.peakMiB)})`, goal: '< 60 s', met: large.built.import.wallMs < 60_000 },
+          ...Object.entries(listings).map(([name, r]) => ('error' in r
+            ? { label: `large database: ${name}`, value: `failed: ${r.error}`, goal: '', met: undefined }
+            : { label: `large database: ${name} (output discarded)`, value: describeRun(r), goal: `peak < ${GOALS.listingPeakMiB} MiB`, met: name.startsWith('umpin') ? r.peakMiB < GOALS.listingPeakMiB : undefined })),
         ]
         : []),
     ];
@@ -753,7 +910,11 @@ async function main(): Promise<void> {
       umpin: A,
       postgres: { note: postgresNote, ...(P ? { results: P } : {}) },
       ...(B ? { compared: { bin: COMPARE_BIN, results: B } } : {}),
-      peer: { load: peerLoad, ...peerRatios, umpinToPeer },
+      peer: { load: peerLoad, ...peerRatios, umpinToPeer, cached: { load: peerCachedLoad, kdfCalls: peerCachedCalls, ...peerCachedRatios, umpinToPeer: umpinToPeerCached } },
+      buildSeconds,
+      startups,
+      cli,
+      large: large && { counts: LARGE, export: large.built.export, import: large.built.import, loads: largeLoads, ratios: largeRatios, listings },
       bare: { post: barePostLoad, get: bareGetLoad },
       noise: { othersBusyCores: noise },
       processes,
@@ -769,6 +930,8 @@ async function main(): Promise<void> {
     console.log(formatRows(rows, cpuMsPerHash, false));
     console.log('');
     console.log(formatProcesses(processes, false));
+    console.log('');
+    console.log(formatGoals(goalRows, false));
     console.log(`\n${postgresLine}\n${noiseLine}`);
 
     mkdirSync(resultsDir, { recursive: true });
@@ -784,6 +947,8 @@ async function main(): Promise<void> {
       formatRows(rows, cpuMsPerHash, true),
       '',
       formatProcesses(processes, true),
+      '',
+      formatGoals(goalRows, true),
       '',
       `${postgresLine}.`,
       '',

@@ -1,14 +1,12 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (tsx compiles them on load), so
-// `npm ci` is the whole build.
-//
-// The big ESM dependencies are imported before tsx's hooks are registered:
-// the hooks cost every module a round trip to tsx's loader thread, and
-// kysely alone is some 400 modules (a CLI command started in 2.4 s, of
-// which kysely took 0.7 s). Loaded here, they are found in the module cache
-// when the sources import them.
-import 'kysely';
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli/main.ts');
+// The `umpin` command and `npm start`: the JavaScript that `npm ci` built
+// into dist/ (its prepare script runs `npm run build`), so no TypeScript
+// compiler is loaded in production. Tests and development run the sources
+// through tsx instead: scripts/umpin-from-source.mjs.
+try {
+  await import('../dist/cli/main.js');
+} catch (error) {
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('/dist/cli/main.js')) throw error;
+  console.error('umpin: dist/ is missing: run "npm ci" (or "npm run build") in the checkout first.');
+  process.exitCode = 2;
+}

@@ -2,13 +2,14 @@
  * Opens everything an operation needs, from the configuration: the store,
  * the server secret, the KDF and the mail transport. The CLI uses it for
  * every command; `serve` adds the HTTP server on top (main.ts), so admin
- * commands never load Fastify.
+ * commands never load Fastify. What only some configurations use (the LDAP
+ * client, the SMTP client) is imported only when configured: a CLI command's
+ * time is mostly module loading.
  */
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { localAuthenticator, type Authenticator } from './auth/authenticate.ts';
 import { CredentialCache } from './auth/credential-cache.ts';
-import { ldapAuthenticator } from './auth/ldap-authenticator.ts';
 import { ConfigError, type Config } from './config.ts';
 import { Kdf } from './crypto/kdf.ts';
 import { loadOrCreateServerSecret, type ServerKeyring } from './crypto/secret-key.ts';
@@ -16,7 +17,6 @@ import { finishRotation } from './operations/rotate-secret.ts';
 import { KeyedMutex } from './lib/keyed-mutex.ts';
 import type { MailTransport } from './mail/mail-message.ts';
 import { PickupTransport } from './mail/pickup/pickup-transport.ts';
-import { SmtpTransport } from './mail/smtp/smtp-transport.ts';
 import { parseSmtpUrl } from './mail/smtp/smtp-url.ts';
 import { redactUrl } from './lib/redact-url.ts';
 import { openLimits } from './operations/limits.ts';
@@ -58,7 +58,7 @@ export async function openServices(config: Config, log: Logger, options: { metri
   const kdf = new Kdf({ pepper: secret.pepper, keyId: secret.keyId, previous: secret.previous, concurrency: config.kdfConcurrency, observe: (purpose, seconds) => metrics.observeKdf(purpose, seconds) });
   let authenticator: Authenticator;
   try {
-    const directory = config.ldap ? ldapAuthenticator(config.ldap, config.realm, log) : undefined;
+    const directory = config.ldap ? (await import('./auth/ldap-authenticator.ts')).ldapAuthenticator(config.ldap, config.realm, log) : undefined;
     authenticator = localAuthenticator(store, kdf, config.realm, new CredentialCache({ pepper: secret.pepper }), directory);
   } catch (error) {
     await store.close();
@@ -66,7 +66,7 @@ export async function openServices(config: Config, log: Logger, options: { metri
   }
   let transport: MailTransport;
   try {
-    transport = openMailTransport(config);
+    transport = await openMailTransport(config);
   } catch (error) {
     await store.close();
     throw error;
@@ -130,8 +130,9 @@ async function checkServerKeyBinding(store: PinStore, secret: ServerKeyring, fil
 }
 
 /** SMTP when UMPIN_SMTP_URL is set, else the pickup directory. A bad URL or CA file is a configuration error. */
-function openMailTransport(config: Config): MailTransport {
+async function openMailTransport(config: Config): Promise<MailTransport> {
   if (config.smtpUrl === undefined) return new PickupTransport(config.pickupDir);
+  const { SmtpTransport } = await import('./mail/smtp/smtp-transport.ts');
   // parseSmtpUrl and the CA file's reader throw ConfigErrors naming their settings themselves.
   return new SmtpTransport({
     relay: parseSmtpUrl(config.smtpUrl),

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       secretFile: '/srv/umpin/var/secret.key',
       pickupDir: '/srv/umpin/var/pickup',
       publicUrl: undefined,
+      autodiscover: true,
       bodyLimit: 65536,
       mailFrom: 'Voice Mail <voicemail@localhost>',
       mailReplyTo: undefined,
@@ -225,6 +226,12 @@ describe('loadConfig', () => {
     assertRefused({ UMPIN_REDIS_URL: 'http://:secret@r' }, 'UMPIN_REDIS_URL', /is not redis:\/\//);
     assert.doesNotMatch(loadConfigError({ UMPIN_REDIS_URL: 'http://:secret@r' }), /secret/);
     assertRefused({ UMPIN_ALLOW_PLAIN_HTTP_AUTH: 'maybe' }, 'UMPIN_ALLOW_PLAIN_HTTP_AUTH', /must be true or false/);
+  });
+
+  it('UMPIN_AUTODISCOVER: on by default, false turns it off, anything else is refused', () => {
+    assert.equal(loadConfig({ UMPIN_AUTODISCOVER: 'false' }, CWD).autodiscover, false);
+    assert.equal(loadConfig({ UMPIN_AUTODISCOVER: 'TRUE' }, CWD).autodiscover, true);
+    assertRefused({ UMPIN_AUTODISCOVER: 'sometimes' }, 'UMPIN_AUTODISCOVER', /"sometimes" must be true or false/);
   });
 
   it('UMPIN_AGI_*, UMPIN_PBX_EXTENSION_CONTEXTS: off by default, loopback-only allowlist, checked', () => {

@@ -30,6 +30,8 @@ export interface Config {
   readonly secretFile: string;
   readonly pickupDir: string;
   readonly publicUrl: string | undefined;
+  /** POST /autodiscover/autodiscover.xml answers the Voice Mail Settings URL (UMUrl); docs/autodiscover.md. */
+  readonly autodiscover: boolean;
   readonly bodyLimit: number;
   readonly mailFrom: string;
   readonly mailReplyTo: string | undefined;
@@ -174,6 +176,7 @@ export const SETTINGS = {
   UMPIN_SECRET_FILE: inDataDir('secret.key', 'server secret (argon2 pepper, mail key); created 0600 on first start'),
   UMPIN_PICKUP_DIR: inDataDir('pickup', 'where PIN mails are written as .eml files'),
   UMPIN_PUBLIC_URL: optional('(from the request)', 'scheme://host[:port] clients reach the service at; used in the WSDL', parsePublicUrl),
+  UMPIN_AUTODISCOVER: flag(true, 'false: do not answer POST /autodiscover/autodiscover.xml (UMUrl for Outlook)'),
   UMPIN_BODY_LIMIT: integer(65536, 1024, 10 * 1024 * 1024, 'largest request body in bytes'),
   UMPIN_MAIL_FROM: text('Voice Mail <voicemail@localhost>', 'From: of PIN mails (display name and address)', parseMailFrom),
   UMPIN_MAIL_REPLY_TO: optional('(none)', 'Reply-To: of PIN mails, e.g. the help desk', parseMailFrom),
@@ -253,6 +256,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     secretFile: setting('UMPIN_SECRET_FILE'),
     pickupDir: setting('UMPIN_PICKUP_DIR'),
     publicUrl: setting('UMPIN_PUBLIC_URL'),
+    autodiscover: setting('UMPIN_AUTODISCOVER'),
     bodyLimit: setting('UMPIN_BODY_LIMIT'),
     mailFrom: setting('UMPIN_MAIL_FROM'),
     mailReplyTo: setting('UMPIN_MAIL_REPLY_TO'),

@@ -19,7 +19,15 @@ export type EwsResponseCode =
   | 'ErrorUserNotUnifiedMessagingEnabled'
   | 'ErrorUnifiedMessagingRequestFailed'
   | 'ErrorServerBusy'
-  | 'ErrorInternalServerError';
+  | 'ErrorInternalServerError'
+  | 'ErrorInvalidPhoneCallId'
+  | 'ErrorInvalidPhoneNumber';
+
+/**
+ * [MS-OXWUMS] 2.2.3.1: the faults the specification names for the call operations, carried as
+ * `detail/m:ExceptionType` and as the faultcode (SPEC 4.15's shape).
+ */
+export type UmExceptionType = 'InvalidCallIdException' | 'DialingRulesException' | 'InvalidObjectIdException';
 
 export type ErrorCode =
   | 'ERR_SOAP_VERSION_MISMATCH'
@@ -28,6 +36,12 @@ export type ErrorCode =
   | 'ERR_REQUEST_INVALID'
   | 'ERR_REQUEST_MEDIA_TYPE'
   | 'ERR_REQUEST_TOO_LARGE'
+  | 'ERR_REQUEST_VALUE'
+  | 'ERR_TELEPHONY_NOT_CONFIGURED'
+  | 'ERR_CALL_ID_INVALID'
+  | 'ERR_DIAL_STRING_INVALID'
+  | 'ERR_ENTRY_ID_INVALID'
+  | 'ERR_AUTODISCOVER_REQUEST'
   | 'ERR_AUTH_FAILED'
   | 'ERR_AUTH_PLAIN_HTTP'
   | 'ERR_AUTH_API_KEY'
@@ -55,6 +69,8 @@ export abstract class UmpinError extends Error {
   readonly logLevel: LogLevel = 'info';
   /** Extra response headers the HTTP layer must send with this fault. */
   readonly httpHeaders: Readonly<Record<string, string>> = {};
+  /** Set for the faults [MS-OXWUMS] 2.2.3.1 defines; the faultcode and detail then name it. */
+  readonly exceptionType: UmExceptionType | undefined = undefined;
 
   constructor(message: string, options?: { cause?: unknown }) {
     // An expected outcome needs no stack trace, and capturing one (through tsx's
@@ -98,6 +114,16 @@ export class SoapSchemaViolation extends UmpinError {
 /** The HTTP request around the envelope is wrong (SOAPAction, charset, unsupported operation). */
 export class InvalidRequest extends UmpinError {
   readonly code = 'ERR_REQUEST_INVALID';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorInvalidRequest';
+}
+
+/**
+ * An operation's argument is missing, repeated, in the wrong namespace or order, or outside its
+ * type or the values umpin accepts. [MS-OXWUMS] 3.1.4 (malformed request): "ErrorInvalidRequest".
+ */
+export class InvalidRequestValue extends UmpinError {
+  readonly code = 'ERR_REQUEST_VALUE';
   readonly faultCode = 'Client';
   readonly responseCode = 'ErrorInvalidRequest';
 }
@@ -275,6 +301,61 @@ export class TransferRefused extends UmpinError {
   readonly responseCode = 'ErrorInvalidRequest';
 }
 
+/**
+ * An Autodiscover request that is not the Outlook request schema's shape, or hostile XML (DOCTYPE,
+ * entities, depth); answered as [MS-OXDSCLI] ErrorCode 600 "Invalid Request", HTTP 400.
+ */
+export class AutodiscoverRequestInvalid extends UmpinError {
+  readonly code = 'ERR_AUTODISCOVER_REQUEST';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorInvalidRequest';
+  override readonly httpStatus = 400;
+}
+
+/**
+ * PlayOnPhone / PlayOnPhoneGreeting with no dialer configured. Server, not Client: the request was
+ * right, the server cannot place calls; the spec's DialingRulesException or InvalidObjectIdException
+ * would blame the request falsely.
+ */
+export class TelephonyNotConfigured extends UmpinError {
+  readonly code = 'ERR_TELEPHONY_NOT_CONFIGURED';
+  readonly faultCode = 'Server';
+  readonly responseCode = 'ErrorUnifiedMessagingRequestFailed';
+  constructor() {
+    super('Play on Phone is not available: no telephony back end is configured on this server, so it cannot place calls. Ask your administrator.');
+  }
+}
+
+/** [MS-OXWUMS] 2.2.3.1: GetCallInfo or Disconnect named a call id this server did not issue to the caller, or one that ended. */
+export class InvalidCallId extends UmpinError {
+  readonly code = 'ERR_CALL_ID_INVALID';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorInvalidPhoneCallId';
+  override readonly exceptionType = 'InvalidCallIdException';
+  constructor() {
+    super('The call identifier is not valid: this server issued no such call to you, or the call has ended.');
+  }
+}
+
+/** [MS-OXWUMS] 2.2.3.1: PlayOnPhone or PlayOnPhoneGreeting got a dial string that cannot be dialled. */
+export class DialStringRejected extends UmpinError {
+  readonly code = 'ERR_DIAL_STRING_INVALID';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorInvalidPhoneNumber';
+  override readonly exceptionType = 'DialingRulesException';
+}
+
+/** [MS-OXWUMS] 2.2.3.1: PlayOnPhone got an item id that is not one (not base64, or empty). */
+export class EntryIdRejected extends UmpinError {
+  readonly code = 'ERR_ENTRY_ID_INVALID';
+  readonly faultCode = 'Client';
+  readonly responseCode = 'ErrorInvalidRequest';
+  override readonly exceptionType = 'InvalidObjectIdException';
+  constructor() {
+    super("The object identifier isn't valid: entryId must be the base64 text of a message's identifier.");
+  }
+}
+
 /** A phone-API path that does not exist. */
 export class RouteNotFound extends UmpinError {
   readonly code = 'ERR_ROUTE_NOT_FOUND';
@@ -301,6 +382,12 @@ export type AnyUmpinError =
   | InvalidRequest
   | UnsupportedMediaType
   | RequestTooLarge
+  | InvalidRequestValue
+  | AutodiscoverRequestInvalid
+  | TelephonyNotConfigured
+  | InvalidCallId
+  | DialStringRejected
+  | EntryIdRejected
   | AuthenticationFailed
   | PlainHttpCredentialsRefused
   | ApiKeyRejected

@@ -40,13 +40,17 @@ function area(frame: ProfileNode['callFrame']): string {
   if (url.startsWith('node:')) return 'node internals';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
   if (pkg) return pkg;
-  const src = /\/src\/([^/]+)\//.exec(url)?.[1];
+  // A package the build bundled into dist/vendor/ (scripts/build.mjs) is still that package.
+  const vendored = /\/dist\/vendor\/(.+)\.js$/.exec(url)?.[1];
+  if (vendored) return vendored;
+  // dist/ mirrors src/: the built server's modules are reported as their sources.
+  const src = /\/(?:src|dist)\/([^/]+)\//.exec(url)?.[1];
   if (src) return `umpin src/${src}`;
   return url.replace(/^file:\/\/.*\/(src|bench|bin)\//, '$1/');
 }
 
 function label(frame: ProfileNode['callFrame']): string {
-  const file = frame.url.replace(/^file:\/\/.*?\/(node_modules\/|src\/|bench\/|bin\/)/, '$1');
+  const file = frame.url.replace(/^file:\/\/.*?\/(node_modules\/|src\/|dist\/|bench\/|bin\/)/, '$1');
   return file === '' ? frame.functionName || '(anonymous)' : `${frame.functionName || '(anonymous)'} ${file}:${frame.lineNumber + 1}`;
 }
 

@@ -5,29 +5,36 @@
  */
 import { parseArgs } from 'node:util';
 import { PinPolicyViolated, UmpinError } from '../errors.ts';
-import { COMMANDS, CommandFailed, ConfigError, UsageError, type Command } from './commands.ts';
+import { CommandFailed, ConfigError, UsageError, loadAllCommands, loadCommandsFor, type Command } from './commands.ts';
 
-const NAME_WIDTH = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+/** One line per command, names padded to the longest of the list. */
+function listCommands(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
+  return commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join('\n');
+}
 
-const OVERVIEW = `umpin: a self-hosted Exchange Unified Messaging voice mail PIN service.
+async function overview(): Promise<string> {
+  return `umpin: a self-hosted Exchange Unified Messaging voice mail PIN service.
 
 Usage: umpin <command> [options]     (from a checkout: npx umpin …)
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(NAME_WIDTH)}${c.summary}`).join('\n')}
+${listCommands(await loadAllCommands())}
 
 Run "umpin <command> --help" for a command's options and examples.
 State lives in UMPIN_DATA_DIR (default ./var); see "umpin serve --help" for all settings.`;
+}
 
 const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
 
 async function main(argv: readonly string[]): Promise<number> {
   if (argv.length === 0 || isHelp(argv[0]) || argv[0] === 'help') {
-    console.log(OVERVIEW);
+    console.log(await overview());
     return argv.length === 0 ? 2 : 0;
   }
-  const command = findCommand(argv);
-  if (!command) return unknownCommand(argv);
+  const commands = await loadCommandsFor(argv[0] as string);
+  const command = findCommand(commands, argv);
+  if (!command) return unknownCommand(commands, argv);
   const rest = argv.slice(command.name.split(' ').length);
   if (rest.some(isHelp)) {
     console.log(describeCommand(command));
@@ -45,17 +52,17 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-function findCommand(argv: readonly string[]): Command | undefined {
+function findCommand(commands: readonly Command[], argv: readonly string[]): Command | undefined {
   const two = argv.slice(0, 2).join(' ');
-  return COMMANDS.find((c) => c.name === two) ?? COMMANDS.find((c) => c.name === argv[0]);
+  return commands.find((c) => c.name === two) ?? commands.find((c) => c.name === argv[0]);
 }
 
 /** `umpin policy` (or `umpin policy --help`) lists that noun's commands; anything else is unknown. */
-function unknownCommand(argv: readonly string[]): number {
+async function unknownCommand(commands: readonly Command[], argv: readonly string[]): Promise<number> {
   const noun = argv[0] as string;
-  const family = COMMANDS.filter((c) => c.name.startsWith(`${noun} `));
+  const family = commands.filter((c) => c.name.startsWith(`${noun} `));
   if (family.length > 0 && (argv.length === 1 || isHelp(argv[1]))) {
-    const list = `Commands for ${noun}:\n${family.map((c) => `  ${c.name.padEnd(NAME_WIDTH)}${c.summary}`).join('\n')}\n\nRun "umpin ${noun} <command> --help" for its options and examples.`;
+    const list = `Commands for ${noun}:\n${listCommands(family)}\n\nRun "umpin ${noun} <command> --help" for its options and examples.`;
     if (argv.length > 1) {
       console.log(list);
       return 0;
@@ -64,7 +71,7 @@ function unknownCommand(argv: readonly string[]): number {
     return 2;
   }
   const named = family.length > 0 ? argv.slice(0, 2).join(' ') : noun;
-  console.error(`umpin: unknown command "${named}".\n\n${OVERVIEW}`);
+  console.error(`umpin: unknown command "${named}".\n\n${await overview()}`);
   return 2;
 }
 

@@ -8,13 +8,15 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { parseBasicCredentials } from '../auth/basic-credentials.ts';
 import type { Config } from '../config.ts';
 import { AuthenticationFailed, InternalError, InvalidRequest, RequestTooLarge, SoapSchemaViolation, UnsupportedMediaType, toUmpinError, type UmpinError } from '../errors.ts';
-import { resetPin } from '../operations/reset-pin.ts';
 import type { Services } from '../operations/services.ts';
 import { checkSoapContentType } from '../soap/content-type.ts';
 import { parseSoapRequest } from '../soap/envelope.ts';
-import { SOAP_CONTENT_TYPE, escapeXml, renderFault, renderResetPinResponse } from '../soap/render.ts';
+import { SOAP_CONTENT_TYPE, escapeXml, renderFault } from '../soap/render.ts';
 import { loadWsdl } from '../soap/wsdl.ts';
 import { buildListenerOptions } from './listener-options.ts';
+import { publicOrigin } from './public-origin.ts';
+import { registerAutodiscoverRoutes } from './autodiscover-routes.ts';
+import { performSoapOperation } from './soap-operations.ts';
 import { registerTransportSecurity } from './transport-security.ts';
 import { registerHealthRoutes } from './health-routes.ts';
 import { registerTuiRoutes } from './tui-routes.ts';
@@ -32,7 +34,7 @@ declare module 'fastify' {
 }
 
 export type HttpServerConfig = Pick<Config,
-  'bodyLimit' | 'publicUrl' | 'realm' | 'tls' | 'allowPlainHttpAuth' | 'hstsMaxAgeSeconds' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'pbxExtensionContexts'>;
+  'bodyLimit' | 'publicUrl' | 'autodiscover' | 'realm' | 'tls' | 'allowPlainHttpAuth' | 'hstsMaxAgeSeconds' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'pbxExtensionContexts'>;
 
 export function buildHttpServer(services: Services, config: HttpServerConfig, logger: FastifyBaseLogger): FastifyInstance {
   const listener = buildListenerOptions(config);
@@ -83,6 +85,7 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
 
   registerTransportSecurity(app, config);
   registerTuiRoutes(app, services, { extensionContexts: config.pbxExtensionContexts, bodyLimit: config.bodyLimit });
+  if (config.autodiscover) registerAutodiscoverRoutes(app, services, config, SERVICE_PATHS[0]);
   registerHealthRoutes(app, services);
 
   for (const path of SERVICE_PATHS) {
@@ -114,10 +117,11 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
     if (!credentials) throw new AuthenticationFailed(config.realm);
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const soap = parseSoapRequest(body, headerValue(request.headers.soapaction));
-    const { login } = await resetPin(services, credentials, request.ip);
+    request.outcome = { operation: soap.operation, result: 'rejected' };
+    const { login, body: answer } = await performSoapOperation(services, soap, credentials, request.ip);
     request.outcome = { operation: soap.operation, result: 'success', login };
     reply.type(SOAP_CONTENT_TYPE);
-    return renderResetPinResponse(soap.namespace);
+    return answer;
   }
 
   function serveDescription(request: FastifyRequest, reply: FastifyReply): string | Buffer {
@@ -133,7 +137,7 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
     const link = escapeXml(`${path}?wsdl`);
     return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>umpin voice mail service</title></head>` +
       `<body><h1>umpin</h1><p>This is the Exchange Unified Messaging voice mail settings web service ([MS-OXWUMS]). ` +
-      `It answers SOAP 1.1 ResetPIN requests. The service description is at <a href="${link}">${link}</a>.</p></body></html>\n`;
+      `It answers SOAP 1.1 requests for its eleven operations, ResetPIN among them. The service description is at <a href="${link}">${link}</a>.</p></body></html>\n`;
   }
 
   function sendFault(request: FastifyRequest, reply: FastifyReply, error: UmpinError): void {
@@ -146,7 +150,7 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
 }
 
 /** Fastify's own errors (body limit, bad headers) become catalogue errors; ours pass through. */
-function fromFastifyError(error: unknown, bodyLimit: number): UmpinError {
+export function fromFastifyError(error: unknown, bodyLimit: number): UmpinError {
   const code = (error as { code?: string }).code;
   switch (code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -177,11 +181,3 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
 
-const HOST_PATTERN = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
-
-/** The configured public URL, else what the client used to reach us (a Host that is not a host name is ignored). */
-function publicOrigin(request: FastifyRequest, publicUrl: string | undefined): string {
-  if (publicUrl !== undefined) return publicUrl;
-  const host = HOST_PATTERN.test(request.host) ? request.host : `${request.socket.localAddress}:${request.socket.localPort}`;
-  return `${request.protocol}://${host}`;
-}

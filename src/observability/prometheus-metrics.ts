@@ -9,7 +9,11 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { HandOffOutcome, KdfPurpose, MailDelivery, Metrics, MetricsScrape, PinCheckResult } from './metrics.ts';
 
 /** Operations the HTTP edge names in `request.outcome`; any other name is `other`. */
-const OPERATIONS: ReadonlySet<string> = new Set(['ResetPIN', 'wsdl', 'page', 'tui/logon', 'tui/change-pin', 'tui/check-new-pin', 'tui/set-pin']);
+const OPERATIONS: ReadonlySet<string> = new Set([
+  'ResetPIN', 'IsUMEnabled', 'GetUMProperties', 'SetOofStatus', 'SetMissedCallNotificationEnabled', 'SetPlayOnPhoneDialString',
+  'SetTelephoneAccessFolderEmail', 'PlayOnPhone', 'PlayOnPhoneGreeting', 'GetCallInfo', 'Disconnect', 'autodiscover',
+  'wsdl', 'page', 'tui/logon', 'tui/change-pin', 'tui/check-new-pin', 'tui/set-pin',
+]);
 /** Results and reasons are our own constants (`success`, `wrong-pin`, `ERR_…`); this bounds them anyway. */
 const LABEL_VALUE = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -43,7 +47,7 @@ export class PrometheusMetrics implements Metrics {
     const registers = [this.registry];
     this.#requests = new Counter({
       name: 'umpin_http_requests_total',
-      help: 'Requests answered, by operation (ResetPIN, wsdl, page, tui/logon, tui/change-pin, tui/check-new-pin, tui/set-pin) and outcome (success, a TUI result, or the error code).',
+      help: 'Requests answered, by operation (the SOAP operations, autodiscover, wsdl, page, tui/logon, tui/change-pin, tui/check-new-pin, tui/set-pin) and outcome (success, a TUI result, or the error code).',
       labelNames: ['operation', 'outcome'],
       registers,
     });

@@ -6,6 +6,7 @@ import type { MailTransport } from '../mail/mail-message.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { DigitSource } from '../pin/index.ts';
 import type { PinStore } from '../store/index.ts';
+import type { Dialer } from './dialer.ts';
 import type { Limits } from './limits.ts';
 
 /** The minimal logger the operations need; pino satisfies it. */
@@ -49,6 +50,8 @@ export interface Services {
   readonly log: Logger;
   /** What /metrics reports; NO_METRICS where nobody scrapes (the CLI). */
   readonly metrics: Metrics;
+  /** Places PlayOnPhone calls; absent: no telephony back end is configured (the default). */
+  readonly dialer?: Dialer;
 }
 
 /** Who asked, and from where; goes into every audit event. */

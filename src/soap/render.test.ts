@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { AuthenticationFailed, InternalError, SoapMustUnderstand, SoapVersionMismatch } from '../errors.ts';
+import { AuthenticationFailed, InternalError, InvalidCallId, SoapMustUnderstand, SoapVersionMismatch, TelephonyNotConfigured } from '../errors.ts';
 import { MESSAGES_NS, MESSAGES_NS_HTTPS_ALIAS } from './namespaces.ts';
-import { escapeXml, renderFault, renderResetPinResponse } from './render.ts';
+import {
+  escapeXml, renderCallIdResponse, renderCallInfoResponse, renderEmptyResponse, renderFault, renderIsUmEnabledResponse, renderResetPinResponse, renderUmPropertiesResponse,
+} from './render.ts';
 
 /** Whitespace between tags and before `?>` / `/>` is insignificant (DESIGN §1.3); remove it on both sides. */
 const normalise = (xml: string) => xml.replace(/\s*\?>/, '?>').replace(/>\s+</g, '><').replace(/"\s*\/>/g, '"/>').trim();
@@ -46,5 +48,63 @@ describe('renderFault', () => {
 
   it('replaces characters XML cannot carry', () => {
     assert.equal(escapeXml('a\u0000b\u0007c'), 'a\uFFFDb\uFFFDc');
+  });
+});
+
+/** The REF examples' envelope, as ms-oxwums-examples.md copies them, whitespace aside. */
+const REF_OPEN = '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body>';
+const REF_CLOSE = '</soap:Body></soap:Envelope>';
+
+describe('the other operations answer in the REF examples\' shapes', () => {
+  it('an empty response per void operation, echoing the namespace', () => {
+    assert.equal(normalise(renderEmptyResponse('SetOofStatus', MESSAGES_NS)), `${REF_OPEN}<SetOofStatusResponse xmlns="${MESSAGES_NS}"/>${REF_CLOSE}`);
+    assert.equal(normalise(renderEmptyResponse('Disconnect', MESSAGES_NS_HTTPS_ALIAS)), `${REF_OPEN}<DisconnectResponse xmlns="${MESSAGES_NS_HTTPS_ALIAS}"/>${REF_CLOSE}`);
+    assert.equal(renderEmptyResponse('ResetPIN', MESSAGES_NS), renderResetPinResponse(MESSAGES_NS));
+  });
+
+  it('IsUMEnabled: the value in an inner IsUMEnabledResponse', () => {
+    assert.equal(normalise(renderIsUmEnabledResponse(false, MESSAGES_NS)),
+      `${REF_OPEN}<IsUMEnabledResponse xmlns="${MESSAGES_NS}"><IsUMEnabledResponse>false</IsUMEnabledResponse></IsUMEnabledResponse>${REF_CLOSE}`);
+  });
+
+  it('GetUMProperties: the REF example, byte for byte but whitespace', () => {
+    const xml = renderUmPropertiesResponse({
+      oofStatus: false, missedCallNotificationEnabled: true, playOnPhoneDialString: '12345', telephoneAccessNumbers: '54321',
+      telephoneAccessFolderEmail: 'AAAAAGsd2rbQLVtLobUGbrq/9IUBAEX2ikn/L8JJtI5WHI0FAW8AAAFXHhsAAA==',
+    }, MESSAGES_NS);
+    assert.equal(normalise(xml), `${REF_OPEN}<GetUMPropertiesResponse xmlns="${MESSAGES_NS}"><GetUMPropertiesResponse><OofStatus>false</OofStatus>` +
+      '<MissedCallNotificationEnabled>true</MissedCallNotificationEnabled><PlayOnPhoneDialString>12345</PlayOnPhoneDialString>' +
+      '<TelephoneAccessNumbers>54321</TelephoneAccessNumbers><TelephoneAccessFolderEmail>AAAAAGsd2rbQLVtLobUGbrq/9IUBAEX2ikn/L8JJtI5WHI0FAW8AAAFXHhsAAA==</TelephoneAccessFolderEmail>' +
+      `</GetUMPropertiesResponse></GetUMPropertiesResponse>${REF_CLOSE}`);
+  });
+
+  it('GetUMProperties: unset strings are empty elements, never left out, and text is escaped', () => {
+    const xml = renderUmPropertiesResponse({ oofStatus: true, missedCallNotificationEnabled: false, playOnPhoneDialString: '', telephoneAccessNumbers: '<1>&', telephoneAccessFolderEmail: '' }, MESSAGES_NS);
+    assert.match(xml, /<PlayOnPhoneDialString><\/PlayOnPhoneDialString><TelephoneAccessNumbers>&lt;1&gt;&amp;<\/TelephoneAccessNumbers><TelephoneAccessFolderEmail><\/TelephoneAccessFolderEmail>/);
+  });
+
+  it('PlayOnPhone and GetCallInfo, for a dialer', () => {
+    assert.match(renderCallIdResponse('PlayOnPhoneGreeting', 'id&1', MESSAGES_NS), /<PlayOnPhoneGreetingResponse xmlns="[^"]+"><PlayOnPhoneGreetingResponse>id&amp;1<\/PlayOnPhoneGreetingResponse><\/PlayOnPhoneGreetingResponse>/);
+    assert.match(renderCallInfoResponse({ callState: 'Connected', eventCause: 'None' }, MESSAGES_NS), /<GetCallInfoResponse><CallState>Connected<\/CallState><EventCause>None<\/EventCause><\/GetCallInfoResponse>/);
+  });
+});
+
+describe('renderFault for the spec\'s exceptions ([MS-OXWUMS] 2.2.3.1, 4.15)', () => {
+  it('InvalidCallIdException: in the faultcode (prefix bound) and in detail/ExceptionType, then the EWS code', () => {
+    const xml = renderFault(new InvalidCallId());
+    assert.equal(normalise(xml), `${REF_OPEN}<soap:Fault><faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">a:InvalidCallIdException</faultcode>` +
+      '<faultstring xml:lang="en">The call identifier is not valid: this server issued no such call to you, or the call has ended.</faultstring>' +
+      `<detail><ExceptionType xmlns="${MESSAGES_NS}">InvalidCallIdException</ExceptionType>` +
+      '<e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorInvalidPhoneCallId</e:ResponseCode>' +
+      '<e:Message xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">The call identifier is not valid: this server issued no such call to you, or the call has ended.</e:Message>' +
+      `</detail></soap:Fault>${REF_CLOSE}`);
+  });
+
+  it('no telephony back end: a plain soap:Server fault, no ExceptionType (it blames no input)', () => {
+    const xml = renderFault(new TelephonyNotConfigured());
+    assert.match(xml, /<faultcode>soap:Server<\/faultcode>/);
+    assert.match(xml, /no telephony back end is configured/);
+    assert.doesNotMatch(xml, /ExceptionType/);
+    assert.match(xml, />ErrorUnifiedMessagingRequestFailed</);
   });
 });

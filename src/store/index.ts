@@ -3,7 +3,6 @@ import { DatabaseUnavailable } from '../errors.ts';
 import { KyselyPinStore } from './kysely-pin-store.ts';
 import { listMigrations, migrateToLatest, type Engine } from './migrations.ts';
 import type { PinStore } from './pin-store.ts';
-import { openPostgresDatabase } from './postgres/postgres-database.ts';
 import type { Database } from './schema.ts';
 import { openSqliteDatabase } from './sqlite/sqlite-database.ts';
 
@@ -35,6 +34,8 @@ interface OpenedDatabase {
 
 async function openDatabase(location: DatabaseLocation): Promise<OpenedDatabase> {
   if (location.engine === 'postgres') {
+    // Imported only here: the pg client is some 30 modules that a SQLite installation never uses.
+    const { openPostgresDatabase } = await import('./postgres/postgres-database.ts');
     const { db, schema } = await openPostgresDatabase(location.url);
     // Kysely's PostgreSQL migrator holds an advisory lock while it migrates, so instances starting at once take turns.
     return {

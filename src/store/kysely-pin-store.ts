@@ -23,6 +23,7 @@ import type {
   RebindKeyResult,
   StoredAuditEvent,
   VerifierKeyCounts,
+  VoiceMailSettings,
 } from './pin-store.ts';
 
 const SERVER_KEY_ID = 'server_key_id';
@@ -210,8 +211,25 @@ export class KyselyPinStore implements PinStore {
         'mailboxes.login', 'mailboxes.email', 'mailboxes.notify_email', 'mailboxes.extension', 'mailboxes.language',
         'mailboxes.first_name', 'mailboxes.last_name', 'mailboxes.pin_salt', 'mailboxes.pin_verifier', 'mailboxes.pin_length',
         'mailboxes.pin_set_at', 'mailboxes.pin_expired', 'mailboxes.first_time_user', 'mailboxes.locked_out',
-        'mailboxes.failed_logons', 'mailboxes.pin_generation',
+        'mailboxes.failed_logons', 'mailboxes.pin_generation', 'mailboxes.oof_status', 'mailboxes.missed_call_notification',
+        'mailboxes.play_on_phone_dial_string', 'mailboxes.telephone_access_folder',
       ]);
+  }
+
+  async updateVoiceMailSettings(login: string, settings: Partial<VoiceMailSettings>, audit: AuditEvent): Promise<boolean> {
+    const columns = {
+      ...(settings.oofStatus === undefined ? {} : { oof_status: settings.oofStatus ? 1 : 0 }),
+      ...(settings.missedCallNotificationEnabled === undefined ? {} : { missed_call_notification: settings.missedCallNotificationEnabled ? 1 : 0 }),
+      ...(settings.playOnPhoneDialString === undefined ? {} : { play_on_phone_dial_string: settings.playOnPhoneDialString }),
+      ...(settings.telephoneAccessFolder === undefined ? {} : { telephone_access_folder: settings.telephoneAccessFolder }),
+    };
+    if (Object.keys(columns).length === 0) throw new TypeError('updateVoiceMailSettings needs at least one setting');
+    return this.#db.transaction().execute(async (trx) => {
+      const result = await trx.updateTable('mailboxes').set(columns).where('login', '=', login).executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return false;
+      await insertAudit(trx, audit);
+      return true;
+    });
   }
 
   async setLockedOut(login: string, lockedOut: boolean): Promise<boolean> {
@@ -585,7 +603,8 @@ function fromMailboxSettings(settings: MailboxSettings) {
 
 type MailboxRow = Selectable<PolicyTable> & Pick<Selectable<MailboxTable>,
   'login' | 'email' | 'notify_email' | 'extension' | 'language' | 'first_name' | 'last_name' | 'pin_salt' | 'pin_verifier'
-  | 'pin_length' | 'pin_set_at' | 'pin_expired' | 'first_time_user' | 'locked_out' | 'failed_logons' | 'pin_generation'>;
+  | 'pin_length' | 'pin_set_at' | 'pin_expired' | 'first_time_user' | 'locked_out' | 'failed_logons' | 'pin_generation'
+  | 'oof_status' | 'missed_call_notification' | 'play_on_phone_dial_string' | 'telephone_access_folder'>;
 
 function toMailboxState(row: MailboxRow): MailboxState {
   return {
@@ -606,6 +625,12 @@ function toMailboxState(row: MailboxRow): MailboxState {
     lockedOut: row.locked_out === 1,
     failedLogons: row.failed_logons,
     pinGeneration: row.pin_generation,
+    voiceMail: {
+      oofStatus: row.oof_status === 1,
+      missedCallNotificationEnabled: row.missed_call_notification === 1,
+      playOnPhoneDialString: row.play_on_phone_dial_string,
+      telephoneAccessFolder: row.telephone_access_folder,
+    },
   };
 }
 

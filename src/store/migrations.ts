@@ -148,6 +148,17 @@ function migrations(engine: Engine): Record<string, Migration> {
         }
       },
     },
+    '0005-voice-mail-settings': {
+      async up(db: Kysely<unknown>) {
+        // The per-mailbox settings of [MS-OXWUMS] GetUMProperties and its setters. Defaults as Exchange's
+        // Set-UMMailbox documents them (missed-call notifications on, the away greeting off); a string never
+        // set is empty, which GetUMProperties sends as an empty element.
+        await db.schema.alterTable('mailboxes').addColumn('oof_status', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('mailboxes').addColumn('missed_call_notification', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+        await db.schema.alterTable('mailboxes').addColumn('play_on_phone_dial_string', text, (c) => c.notNull().defaultTo('')).execute();
+        await db.schema.alterTable('mailboxes').addColumn('telephone_access_folder', text, (c) => c.notNull().defaultTo('')).execute();
+      },
+    },
     '0006-audit-retention': {
       async up(db: Kysely<unknown>) {
         // Retention deletes by time (UMPIN_AUDIT_RETENTION_DAYS, umpin audit prune) and `umpin audit --since` pages by time.

@@ -22,6 +22,18 @@ export interface MailboxState {
   readonly lockedOut: boolean;
   readonly failedLogons: number;
   readonly pinGeneration: number;
+  readonly voiceMail: VoiceMailSettings;
+}
+
+/** The mailbox's [MS-OXWUMS] settings: what GetUMProperties answers and its four setters change. */
+export interface VoiceMailSettings {
+  /** Callers hear the away (OOF) greeting. */
+  readonly oofStatus: boolean;
+  readonly missedCallNotificationEnabled: boolean;
+  /** The default number PlayOnPhone calls; '' when never set. */
+  readonly playOnPhoneDialString: string;
+  /** base64 of the folder the phone reads mail from; '' when never set. */
+  readonly telephoneAccessFolder: string;
 }
 
 export interface MailboxSettings {
@@ -190,6 +202,11 @@ export interface PinStore {
   findMailbox(login: string): Promise<MailboxState | undefined>;
   findMailboxLoginByExtension(extension: string): Promise<string | undefined>;
   listMailboxes(): Promise<MailboxState[]>;
+  /**
+   * Changes the settings given, and writes `audit`, in one transaction. False (nothing written)
+   * when the mailbox does not exist.
+   */
+  updateVoiceMailSettings(login: string, settings: Partial<VoiceMailSettings>, audit: AuditEvent): Promise<boolean>;
   /** Lock or unlock; unlocking also clears the failed-logon counter. */
   setLockedOut(login: string, lockedOut: boolean): Promise<boolean>;
   /**

@@ -55,6 +55,12 @@ export interface MailboxTable {
   /** Bumped by every PIN change; a pending change activates only on the generation it started from. */
   pin_generation: number;
   created_at: string;
+  /** [MS-OXWUMS] UMProperties, 0/1 and text ('' when never set); the columns' defaults fill a new mailbox. */
+  oof_status: Generated<number>;
+  missed_call_notification: Generated<number>;
+  play_on_phone_dial_string: Generated<string>;
+  /** base64 of a MAPI folder EntryID, kept as given (GetUMProperties' TelephoneAccessFolderEmail). */
+  telephone_access_folder: Generated<string>;
 }
 
 export interface PinHistoryTable {

@@ -448,6 +448,38 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('keeps the voice mail settings per mailbox: defaults, a partial update with its audit in one step, a missing mailbox changes nothing', async (t) => {
+      const store = await openStore(t);
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      await store.createMailbox(newMailbox('bob', '200'), T0);
+      const defaults = { oofStatus: false, missedCallNotificationEnabled: true, playOnPhoneDialString: '', telephoneAccessFolder: '' };
+      assert.deepEqual((await store.findMailbox('alice'))?.voiceMail, defaults);
+
+      assert.equal(await store.updateVoiceMailSettings('alice', { oofStatus: true, playOnPhoneDialString: '+1 555 0100' }, auditEvent('um.set', 'alice', T0, { setting: 'OofStatus' })), true);
+      assert.equal(await store.updateVoiceMailSettings('alice', { telephoneAccessFolder: 'AAAA', missedCallNotificationEnabled: false }, auditEvent('um.set', 'alice', at(1))), true);
+      assert.deepEqual((await store.findMailbox('alice'))?.voiceMail, { oofStatus: true, missedCallNotificationEnabled: false, playOnPhoneDialString: '+1 555 0100', telephoneAccessFolder: 'AAAA' });
+      assert.deepEqual((await store.listMailboxes()).find((m) => m.login === 'alice')?.voiceMail, (await store.findMailbox('alice'))?.voiceMail);
+      assert.deepEqual((await store.findMailbox('bob'))?.voiceMail, defaults, "another mailbox's settings are its own");
+      assert.deepEqual((await store.listAudit({ login: 'alice' })).map((e) => [e.event, e.detail]), [['um.set', { setting: 'OofStatus' }], ['um.set', {}]]);
+
+      assert.equal(await store.updateVoiceMailSettings('nobody', { oofStatus: true }, auditEvent('um.set', 'nobody')), false);
+      assert.deepEqual(await store.listAudit({ login: 'nobody' }), [], 'no audit event for a change that did not happen');
+      await assert.rejects(store.updateVoiceMailSettings('alice', {}, auditEvent('um.set', 'alice')), TypeError);
+    });
+
+    it('applies 20 concurrent setting changes of one mailbox, each with its audit event', async (t) => {
+      const store = await openStore(t);
+      await store.createMailbox(newMailbox('alice', '100'), T0);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+        store.updateVoiceMailSettings('alice', { playOnPhoneDialString: String(1000 + i), oofStatus: i % 2 === 0 }, auditEvent('um.set', 'alice', at(i)))));
+      assert.deepEqual(results, Array.from({ length: 20 }, () => true));
+      const final = (await store.findMailbox('alice'))?.voiceMail;
+      const i = Number(final?.playOnPhoneDialString) - 1000;
+      assert.ok(i >= 0 && i < 20, 'one of the values written');
+      assert.equal(final?.oofStatus, i % 2 === 0, 'both settings from the same update: no torn write');
+      assert.equal((await store.listAudit({ login: 'alice' })).length, 20);
+    });
+
     it('adds, finds, lists and revokes API keys; a revoked key gives its name back', async (t) => {
       const store = await openStore(t);
       const verifier = randomBytes(32);

@@ -63,6 +63,7 @@ const RECORD_KINDS = {
       login: text, email: text, notify_email: textOrNull, extension: text, language: text, policy_name: text, first_name: text, last_name: text,
       pin_salt: bytes, pin_verifier: bytesOrNull, pin_key_id: textOrNull, pin_length: intOrNull, pin_set_at: textOrNull, pin_expired: int, first_time_user: int,
       locked_out: int, failed_logons: int, pin_generation: int, created_at: text,
+      oof_status: int, missed_call_notification: int, play_on_phone_dial_string: text, telephone_access_folder: text,
     },
   },
   'pin-history': { table: 'pin_history', orderBy: 'id', columns: { login: text, pin_verifier: bytes, key_id: text, retired_at: text } },
@@ -83,6 +84,13 @@ export type RecordType = keyof typeof RECORD_KINDS;
  */
 const KEY_ID_COLUMNS: Readonly<Partial<Record<RecordType, string>>> = {
   user: 'password_key_id', mailbox: 'pin_key_id', 'pin-history': 'key_id', 'api-key': 'key_id',
+};
+/**
+ * Columns added after version 1 files were first written, with the value a row made before them has
+ * (migration 0005's defaults): an older export lacks them and still imports.
+ */
+const LATER_COLUMNS: Readonly<Partial<Record<RecordType, Readonly<Record<string, unknown>>>>> = {
+  mailbox: { oof_status: 0, missed_call_notification: 1, play_on_phone_dial_string: '', telephone_access_folder: '' },
 };
 export const RECORD_TYPES = Object.keys(RECORD_KINDS) as RecordType[];
 export type RecordCounts = Readonly<Record<RecordType, number>>;
@@ -312,6 +320,11 @@ function parseRecordLine(line: string, lineNumber: number, header: ExportHeader)
     if (name === keyIdColumn && !Object.hasOwn(record, name)) {
       // Made before rotation existed: under the one key the source was bound to. A mailbox without a PIN has no key.
       row[name] = type === 'mailbox' && record.pin_verifier === null ? null : (header.keyId ?? '');
+      continue;
+    }
+    const later = LATER_COLUMNS[type as RecordType];
+    if (later !== undefined && Object.hasOwn(later, name) && !Object.hasOwn(record, name)) {
+      row[name] = later[name];
       continue;
     }
     if (!Object.hasOwn(record, name)) refuse(`"${name}" is missing`);

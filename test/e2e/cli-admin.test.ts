@@ -211,6 +211,7 @@ describe('umpin administrator CLI', () => {
       assert.deepEqual(rest, {
         login: 'carol', email: 'carol@example.com', notifyEmail: 'carol.private@example.net', extension: '36700', language: 'de',
         firstName: 'Carol', lastName: 'Jones', policy: 'sales', hasPin: true, pinExpired: true, firstTimeUser: true, lockedOut: false, failedLogons: 0,
+        oofStatus: false, missedCallNotificationEnabled: true, playOnPhoneDialString: '', telephoneAccessFolder: '',
       });
       assert.equal(typeof pinSetAt, 'string');
       assertRun(human, 0, { stdout: /^Notify e-mail +carol\.private@example\.net$/m });
@@ -237,6 +238,35 @@ describe('umpin administrator CLI', () => {
         { email: mailbox?.email, notifyEmail: mailbox?.notifyEmail, extension: mailbox?.extension, language: mailbox?.language, policy: mailbox?.policy.name, firstName: mailbox?.firstName },
         { email: 'carol.jones@example.com', notifyEmail: null, extension: '36701', language: 'de', policy: 'sales', firstName: 'Carol' },
       );
+    });
+
+    it('set and show the voice mail settings a mail client changes; a bad value is refused, naming the option, and changes nothing', async () => {
+      const folder = 'AAAAAGsd2rbQLVtLobUGbrq/9IUBAEX2ikn/L8JJtI5WHI0FAW8AAAFXHhsAAA==';
+      const [badNumber, badBool, badFolder] = await Promise.all([
+        umpin('mailbox', 'set', 'dave', '--play-on-phone-dial-string', 'home', '--language', 'fr'),
+        umpin('mailbox', 'set', 'dave', '--oof-status', 'maybe'),
+        umpin('mailbox', 'set', 'dave', '--telephone-access-folder', 'not base64'),
+      ]);
+      assertRun(badNumber, 1, { stderr: 'umpin mailbox set: --play-on-phone-dial-string "home" is not a telephone number' });
+      assertRun(badBool, 2, { stderr: '--oof-status "maybe" is not true or false.' });
+      assertRun(badFolder, 1, { stderr: '--telephone-access-folder is not base64' });
+      const untouched = await services.store.findMailbox('dave');
+      assert.deepEqual(untouched?.voiceMail, { oofStatus: false, missedCallNotificationEnabled: true, playOnPhoneDialString: '', telephoneAccessFolder: '' });
+      assert.equal(untouched?.language, 'en', 'the language given beside the bad number was not written either');
+
+      const set = await umpin('mailbox', 'set', 'dave', '--oof-status', 'true', '--missed-call-notification', 'false',
+        '--play-on-phone-dial-string', '+1 555 0100', '--telephone-access-folder', folder);
+      assertRun(set, 0, { stdout: 'Updated mailbox dave: --oof-status, --missed-call-notification, --play-on-phone-dial-string, --telephone-access-folder.\n' });
+      const [json, human] = await Promise.all([umpin('mailbox', 'show', 'dave', '--json'), umpin('mailbox', 'show', 'dave')]);
+      const shown = JSON.parse(json.stdout) as Record<string, unknown>;
+      assert.deepEqual([shown.oofStatus, shown.missedCallNotificationEnabled, shown.playOnPhoneDialString, shown.telephoneAccessFolder], [true, false, '+1 555 0100', folder]);
+      assert.match(human.stdout, /^Away greeting \(OOF\) +yes$/m);
+      assert.match(human.stdout, /^Play on Phone number +\+1 555 0100$/m);
+      const audit = (await services.store.listAudit({ login: 'dave' })).filter((e) => e.event === 'um.setting');
+      assert.deepEqual(audit.map((e) => [e.actor, e.source, e.detail]), [['admin', 'cli', { setting: 'oofStatus missedCallNotificationEnabled playOnPhoneDialString telephoneAccessFolder' }]]);
+
+      assertRun(await umpin('mailbox', 'set', 'dave', '--play-on-phone-dial-string', ''), 0);
+      assert.equal((await services.store.findMailbox('dave'))?.voiceMail.playOnPhoneDialString, '', 'the administrator may clear it');
     });
 
     it('list prints one line per mailbox with its flags; --json an array', async () => {

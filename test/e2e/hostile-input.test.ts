@@ -442,10 +442,10 @@ describe('hostile or wrong requests: the complete fault, and nothing changed', (
     );
   });
 
-  it('an operation of the WSDL that is not implemented (IsUMEnabled) is ErrorInvalidRequest "not supported"', async () => {
+  it('an element of the messages namespace that is no operation is refused', async () => {
     await expectRejected(
-      () => post(envelope(`<IsUMEnabled xmlns="${M}" />`)),
-      invalidRequest('The operation IsUMEnabled is not supported by this service; only ResetPIN is.'),
+      () => post(envelope(`<DeleteMailbox xmlns="${M}" />`)),
+      schemaFault('The Body holds <DeleteMailbox>, which is not an operation of this service; send one such as <ResetPIN/>.'),
     );
   });
 
@@ -565,6 +565,44 @@ describe('hostile or wrong requests: the complete fault, and nothing changed', (
       accessDenied,
     );
     if (wrongPasswordBody !== undefined) assert.equal(answer.body, wrongPasswordBody);
+  });
+});
+
+describe('hostile or wrong requests to the other operations: ErrorInvalidRequest, and nothing changed', () => {
+  const op = (name: string, inner: string) => envelope(`<${name} xmlns="${M}">${inner}</${name}>`);
+  const FOLDER = 'AAAAAGsd2rbQLVtLobUGbrq/9IUBAEX2ikn/L8JJtI5WHI0FAW8AAAFXHhsAAA==';
+  const cases: Array<[string, string, string]> = [
+    ['a wrong type: SetOofStatus status "yes"', op('SetOofStatus', '<status>yes</status>'), '<status> must be true or false (xs:boolean), not "yes".'],
+    ['a wrong type: SetMissedCallNotificationEnabled status "2"', op('SetMissedCallNotificationEnabled', '<status>2</status>'), '<status> must be true or false (xs:boolean), not "2".'],
+    ['a missing child: SetPlayOnPhoneDialString without dialString', op('SetPlayOnPhoneDialString', ''), '<SetPlayOnPhoneDialString> lacks <dialString>; it takes <dialString>.'],
+    ['a missing child: PlayOnPhone without DialString', op('PlayOnPhone', `<entryId>${FOLDER}</entryId>`), '<PlayOnPhone> lacks <DialString>; it takes <entryId> then <DialString>.'],
+    ['an extra child: two status elements', op('SetOofStatus', '<status>true</status><status>true</status>'), '<SetOofStatus> holds an unexpected element <status>; it takes <status>.'],
+    ['an extra child in IsUMEnabled', op('IsUMEnabled', '<Mailbox>bob</Mailbox>'), '<IsUMEnabled> must be empty, but it holds the element <Mailbox>.'],
+    ['an extra child in GetCallInfo', op('GetCallInfo', '<CallId>x</CallId><Force>true</Force>'), '<GetCallInfo> holds an unexpected element <Force>; it takes <CallId>.'],
+    ['a huge string: a dial string of 2000 digits', op('SetPlayOnPhoneDialString', `<dialString>${'1'.repeat(2000)}</dialString>`), '<dialString> holds more than 1024 characters.'],
+    ['a long but parseable dial string (65 digits)', op('SetPlayOnPhoneDialString', `<dialString>${'1'.repeat(65)}</dialString>`), '<dialString> is longer than 64 characters.'],
+    ['a folder id of 600 base64 characters', op('SetTelephoneAccessFolderEmail', `<base64FolderId>${'A'.repeat(600)}</base64FolderId>`), '<base64FolderId> is longer than 512 characters.'],
+    ['a wrong namespace on a child', op('SetOofStatus', '<x:status xmlns:x="urn:evil">true</x:status>'), `<SetOofStatus> holds <status> in namespace "urn:evil" where <status> in namespace ${M} belongs; it takes <status>.`],
+    ['a child in no namespace', op('SetTelephoneAccessFolderEmail', `<base64FolderId xmlns="">${FOLDER}</base64FolderId>`),
+      `<SetTelephoneAccessFolderEmail> holds <base64FolderId> in namespace "" where <base64FolderId> in namespace ${M} belongs; it takes <base64FolderId>.`],
+    ['markup inside a value', op('SetPlayOnPhoneDialString', '<dialString><b>1</b></dialString>'), '<dialString> holds text only, but it holds the element <b>.'],
+    ['an entity-looking value is text, not expanded, and not a number', op('SetPlayOnPhoneDialString', '<dialString>&amp;lol;</dialString>'),
+      '<dialString> is not a telephone number: use digits, an optional leading +, and spaces, dashes, dots or parentheses between them.'],
+    ['a greeting type outside the two', op('PlayOnPhoneGreeting', '<GreetingType>Evil</GreetingType><DialString>1</DialString>'), '<GreetingType> must be NormalCustom or OofCustom, not "Evil".'],
+  ];
+  for (const [name, body, faultstring] of cases) {
+    it(name, async () => {
+      const operation = /<(\w+) xmlns="http:\/\/schemas\.microsoft\.com/.exec(body)?.[1] ?? '';
+      await expectRejected(() => post(body, { headers: { soapaction: `"${M}/${operation}"` } }), invalidRequest(faultstring));
+    });
+  }
+
+  it('a DOCTYPE before a setter is refused before it is read (ErrorSchemaValidation)', async () => {
+    await expectRejected(() => post(`<!DOCTYPE x [<!ENTITY a "1">]>${op('SetPlayOnPhoneDialString', '<dialString>&a;</dialString>')}`), schemaFault(MESSAGES.doctype));
+  });
+
+  it('a setter with a wrong password is 401 and changes nothing', async () => {
+    await expectRejected(() => post(op('SetOofStatus', '<status>true</status>'), { password: 'wrong' }), accessDenied);
   });
 });
 

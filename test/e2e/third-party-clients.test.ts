@@ -5,13 +5,19 @@
  * test then checks what a user would see (the PIN mail) and what must not
  * change (the stored state).
  *
- * A missing client skips its tests with what to install, unless
- * UMPIN_REQUIRE_PEERS=1 (CI), where it fails them.
+ * Each client also calls every other operation of the service (the *_all
+ * scripts): IsUMEnabled, GetUMProperties, the four setters with their values
+ * read back, and the faults of a refused value and of the call operations,
+ * parsing every answer and fault itself.
+ *
+ * A missing client skips its tests with what to install (test/support/peers.ts),
+ * or under UMPIN_REQUIRE_PEERS=1 (CI) fails them.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { findExecutable, findZeepPython, peerSkip, type PeerName } from '../support/peers.ts';
 import {
   REPO,
   isActivePin,
@@ -22,13 +28,12 @@ import {
   startTestService,
   type TestService,
 } from '../support/service.ts';
-import { PEERS_REQUIRED } from '../support/peers.ts';
 
 const CLIENTS_DIR = join(REPO, 'test/e2e/clients');
-const REQUIRE_THIRD_PARTY = PEERS_REQUIRED;
 const CLIENT_TIMEOUT_MS = 60_000;
 const M = 'http://schemas.microsoft.com/exchange/services/2006/messages';
 const ACCESS_DENIED_TEXT = 'The user name or password is incorrect';
+const FOLDER = 'AAAAAGsd2rbQLVtLobUGbrq/9IUBAEX2ikn/L8JJtI5WHI0FAW8AAAFXHhsAAA==';
 
 /** The clients' environment: no proxy (the service is on 127.0.0.1), no pyenv/perlbrew leakage. */
 function clientEnv(): NodeJS.ProcessEnv {
@@ -75,36 +80,53 @@ interface Outcome {
 
 interface Client {
   readonly name: string;
+  readonly peer: PeerName;
   /** The Debian package(s) that provide the client. */
   readonly install: string;
-  readonly command: string;
+  /** The interpreter, as found on this machine (peers.ts); undefined when the peer is missing. */
+  readonly command: string | undefined;
   readonly script: string;
-  /** A command that exits 0 when the client library is usable. */
-  readonly probe: readonly string[];
+  /** Calls every operation (see the header). */
+  readonly allScript: string;
   /** Client-specific evidence in a successful outcome. */
   readonly checkSuccess: (outcome: Outcome, endpoint: string) => void;
+  /** The client's rendering of IsUMEnabled's value, and of GetUMProperties' five fields. */
+  readonly enabled: (result: unknown) => unknown;
+  readonly properties: (result: unknown) => Record<string, unknown>;
+  /** How the client shows xs:boolean true and false, and an empty string. */
+  readonly yes: unknown;
+  readonly no: unknown;
+  readonly empty: unknown;
 }
 
 const CLIENTS: readonly Client[] = [
   {
     name: 'python3-zeep (WSDL-driven)',
-    install: 'apt-get install python3-zeep (run with /usr/bin/python3)',
-    command: '/usr/bin/python3',
+    peer: 'zeep',
+    install: 'apt-get install python3-zeep',
+    command: await findZeepPython(),
     script: 'zeep_reset.py',
-    probe: ['-c', 'import zeep, requests'],
+    allScript: 'zeep_all.py',
     checkSuccess(outcome, endpoint) {
       // zeep built the call from the served WSDL and posted to its (rewritten) soap:address.
       assert.ok((outcome.operations as string[]).includes('ResetPIN'));
       assert.equal(outcome.address, endpoint);
       assert.equal(outcome.result, null, 'ResetPINResponse is empty');
     },
+    enabled: (result) => result,
+    properties: (result) => result as Record<string, unknown>,
+    yes: true,
+    no: false,
+    // zeep reads an empty xs:string element that may be absent (minOccurs="0") as None.
+    empty: null,
   },
   {
     name: 'Perl SOAP::Lite (hand-built request)',
+    peer: 'soap-lite',
     install: 'apt-get install libsoap-lite-perl',
-    command: '/usr/bin/perl',
+    command: findExecutable('perl'),
     script: 'soaplite_reset.pl',
-    probe: ['-MSOAP::Lite', '-MJSON::PP', '-e', '1'],
+    allScript: 'soaplite_all.pl',
     checkSuccess(outcome) {
       // SOAP::Lite reports the response element it parsed.
       assert.equal(outcome.response, 'ResetPINResponse');
@@ -113,44 +135,39 @@ const CLIENTS: readonly Client[] = [
       assert.match(String(outcome.request), /soap:encodingStyle=/);
       assert.match(String(outcome.request), /<m:ResetPIN xsi:nil="true"\s*\/>/);
     },
+    enabled: (result) => result,
+    properties: (result) => result as Record<string, unknown>,
+    // Without a schema SOAP::Lite hands over the text.
+    yes: 'true',
+    no: 'false',
+    empty: '',
   },
   {
     name: 'PHP SoapClient (WSDL-driven)',
+    peer: 'php-soap',
     install: 'apt-get install php-cli php-soap',
-    command: '/usr/bin/php',
+    command: findExecutable('php'),
     script: 'php_reset.php',
-    probe: ['-r', 'exit(class_exists("SoapClient") ? 0 : 3);'],
+    allScript: 'php_all.php',
     checkSuccess(outcome) {
       // SoapClient built the call from the served WSDL.
       assert.ok((outcome.functions as string[]).some((f) => /^ResetPINResponse ResetPIN\(/.test(f)), String(outcome.functions));
       assert.match(String(outcome.request), /<ns1:ResetPIN\/>/);
     },
+    // SoapClient returns the outer response element as an object holding the inner one.
+    enabled: (result) => (result as { IsUMEnabledResponse?: unknown }).IsUMEnabledResponse,
+    properties: (result) => (result as { GetUMPropertiesResponse: Record<string, unknown> }).GetUMPropertiesResponse,
+    yes: true,
+    no: false,
+    empty: '',
   },
 ];
 
-/** Undefined when the client is usable, else why not. */
-async function missingReason(client: Client): Promise<string | undefined> {
-  const probe = await run(client.command, client.probe);
-  if (probe.spawnError) return `${client.command} not runnable (${probe.spawnError.code}); install with: ${client.install}`;
-  if (probe.code !== 0) {
-    const why = (probe.stderr.trim().split('\n')[0] ?? '').replace(/ \(@INC contains:.*$/, '').slice(0, 160);
-    return `${client.name} not available (${why}); install with: ${client.install}`;
-  }
-  return undefined;
-}
-
-/** Skips (or, when required, fails) a test whose client is missing; true when the test may go on. */
-function clientUsable(t: TestContext, reason: string | undefined): boolean {
-  if (reason === undefined) return true;
-  if (REQUIRE_THIRD_PARTY) assert.fail(`UMPIN_REQUIRE_PEERS=1 but ${reason}`);
-  t.skip(reason);
-  return false;
-}
-
 /** Runs a client script and returns the JSON line it printed. */
-async function callClient(client: Client, endpoint: string, login: string, password: string): Promise<Outcome> {
-  const result = await run(client.command, [join(CLIENTS_DIR, client.script), endpoint, login, password]);
-  const context = `${client.script} exited ${result.code ?? result.spawnError?.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
+async function callClient(client: Client, endpoint: string, login: string, password: string, script = client.script): Promise<Outcome> {
+  assert.ok(client.command, `${client.name}: not found`);
+  const result = await run(client.command, [join(CLIENTS_DIR, script), endpoint, login, password]);
+  const context = `${script} exited ${result.code ?? result.spawnError?.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
   assert.equal(result.code, 0, context);
   const line = result.stdout.trim().split('\n').at(-1) ?? '';
   let outcome: Outcome;
@@ -174,19 +191,16 @@ after(async () => {
 });
 
 for (const [index, client] of CLIENTS.entries()) {
-  describe(client.name, () => {
+  describe(client.name, { skip: await peerSkip(client.peer) }, () => {
     const login = `thirdparty${index}`;
     const password = `Correct horse ${index} battery staple`;
-    let reason: string | undefined;
     let welcomePin: string;
 
     before(async () => {
-      reason = await missingReason(client);
-      if (reason === undefined) welcomePin = await provisionMailbox(service, login, password);
+      welcomePin = await provisionMailbox(service, login, password);
     });
 
     it('resets the PIN: the client gets a ResetPINResponse and the mailed PIN is the active one', async (t) => {
-      if (!clientUsable(t, reason)) return;
       const mailsBefore = await listMailFiles(service.config.pickupDir);
       assert.ok(await isActivePin(service.services, login, welcomePin), 'the welcome PIN is active before the reset');
 
@@ -207,7 +221,6 @@ for (const [index, client] of CLIENTS.entries()) {
     });
 
     it('a wrong password: the client parses the SOAP fault itself and nothing changes', async (t) => {
-      if (!clientUsable(t, reason)) return;
       const stateBefore = await snapshotState(service, [login]);
       const mailsBefore = await listMailFiles(service.config.pickupDir);
 
@@ -223,5 +236,60 @@ for (const [index, client] of CLIENTS.entries()) {
       assert.deepEqual(await newPinMails(service.config.pickupDir, mailsBefore), [], 'no PIN mail');
       assert.deepEqual(await snapshotState(service, [login]), stateBefore, 'stored state unchanged');
     });
+
+    it('calls every other operation: answers and faults parsed by the client, the setters read back with GetUMProperties', async (t) => {
+      const mailsBefore = await listMailFiles(service.config.pickupDir);
+      const outcome = await callClient(client, service.endpoint, login, password, client.allScript);
+      t.diagnostic(`${client.allScript}: ${JSON.stringify(outcome)}`);
+      const steps = outcome.steps as Step[];
+      assert.deepEqual(steps.map((s) => s.call), [
+        'IsUMEnabled', 'GetUMProperties', 'SetOofStatus', 'SetMissedCallNotificationEnabled', 'SetPlayOnPhoneDialString', 'SetTelephoneAccessFolderEmail',
+        'GetUMProperties', 'SetPlayOnPhoneDialString', 'PlayOnPhone', 'PlayOnPhoneGreeting', 'GetCallInfo', 'Disconnect', 'ResetPIN',
+      ]);
+      const [enabled, initial, oof, missed, dial, folder, readBack, badDial, play, greeting, callInfo, disconnect, reset] = steps as [
+        Step, Step, Step, Step, Step, Step, Step, Step, Step, Step, Step, Step, Step];
+
+      assert.equal(client.enabled(success(enabled).result), client.yes, 'IsUMEnabled: true');
+      const props = (step: Step) => {
+        const p = client.properties(success(step).result);
+        return [p.OofStatus, p.MissedCallNotificationEnabled, p.PlayOnPhoneDialString, p.TelephoneAccessNumbers, p.TelephoneAccessFolderEmail];
+      };
+      assert.deepEqual(props(initial), [client.no, client.yes, client.empty, client.empty, client.empty], 'the defaults, all five fields');
+      for (const setter of [oof, missed, dial, folder]) success(setter);
+      assert.deepEqual(props(readBack), [client.yes, client.no, '+1 555 0100', client.empty, FOLDER], 'each setter read back');
+      assert.deepEqual((await service.services.store.findMailbox(login))?.voiceMail,
+        { oofStatus: true, missedCallNotificationEnabled: false, playOnPhoneDialString: '+1 555 0100', telephoneAccessFolder: FOLDER }, 'and stored');
+
+      expectFault(badDial, /(^|:)Client$/, '<dialString> is not a telephone number', 'ErrorInvalidRequest');
+      for (const step of [play, greeting]) expectFault(step, /(^|:)Server$/, 'no telephony back end is configured', 'ErrorUnifiedMessagingRequestFailed');
+      for (const step of [callInfo, disconnect]) {
+        expectFault(step, /^a:InvalidCallIdException$/, 'The call identifier is not valid', 'ErrorInvalidPhoneCallId');
+        assert.match(JSON.stringify(step.detail), /InvalidCallIdException/, 'detail carries the ExceptionType');
+      }
+      success(reset);
+      assert.equal((await newPinMails(service.config.pickupDir, mailsBefore)).length, 1, 'ResetPIN mailed one new PIN');
+    });
   });
+}
+
+interface Step {
+  readonly call: string;
+  readonly ok?: boolean;
+  readonly fault?: boolean;
+  readonly result?: unknown;
+  readonly code?: string | null;
+  readonly message?: string | null;
+  readonly detail?: unknown;
+}
+
+function success(step: Step): Step {
+  assert.equal(step.ok, true, `${step.call} failed: ${JSON.stringify(step)}`);
+  return step;
+}
+
+function expectFault(step: Step, code: RegExp, message: string, responseCode: string): void {
+  assert.equal(step.fault, true, `${step.call} should have been a fault: ${JSON.stringify(step)}`);
+  assert.match(String(step.code), code, `${step.call}: ${JSON.stringify(step)}`);
+  assert.ok(String(step.message).includes(message), `${step.call}: ${String(step.message)}`);
+  assert.match(JSON.stringify(step.detail), new RegExp(responseCode), `${step.call}: the client read the EWS code from detail`);
 }

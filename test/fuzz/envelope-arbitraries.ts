@@ -19,7 +19,7 @@ const M = 'http://schemas.microsoft.com/exchange/services/2006/messages';
 const M_HTTPS = 'https://schemas.microsoft.com/exchange/services/2006/messages';
 const T = 'http://schemas.microsoft.com/exchange/services/2006/types';
 
-/** The envelopes mutations start from: all of them are accepted as they are. */
+/** The envelopes mutations start from: all of them are accepted as they are (the call operations' with their typed faults). */
 export const BASE_ENVELOPES: readonly string[] = [
   readFileSync(new URL('resetpin-request.xml', FIXTURES), 'utf8'),
   readFileSync(new URL('resetpin-request-https-variant.xml', FIXTURES), 'utf8'),
@@ -27,6 +27,19 @@ export const BASE_ENVELOPES: readonly string[] = [
     `<soap:Header><t:RequestServerVersion Version="Exchange2010" soap:mustUnderstand="1"/></soap:Header>` +
     `<soap:Body><m:ResetPIN xmlns:m="${M}"/></soap:Body></soap:Envelope>`,
   `<s:Envelope xmlns:s="${SOAP11}"><s:Body><ResetPIN xmlns="${M}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:nil="true"></ResetPIN></s:Body></s:Envelope>`,
+  // The other operations of [MS-OXWUMS] (issue 14), each as a client sends it.
+  ...[
+    `<IsUMEnabled xmlns="${M}" />`,
+    `<m:GetUMProperties xmlns:m="${M}"/>`,
+    `<SetOofStatus xmlns="${M}"><status>true</status></SetOofStatus>`,
+    `<SetMissedCallNotificationEnabled xmlns="${M}"><status>0</status></SetMissedCallNotificationEnabled>`,
+    `<SetPlayOnPhoneDialString xmlns="${M}"><dialString>+1 555 0100</dialString></SetPlayOnPhoneDialString>`,
+    `<SetTelephoneAccessFolderEmail xmlns="${M}"><base64FolderId>AAAAAGsd2rbQLVtLobUGbrq/9IUBAEX2ikn/L8JJtI5WHI0FAW8AAAFXHhsAAA==</base64FolderId></SetTelephoneAccessFolderEmail>`,
+    `<PlayOnPhone xmlns="${M}"><entryId>AAAAAGsd2rbQ</entryId><DialString>12345</DialString></PlayOnPhone>`,
+    `<PlayOnPhoneGreeting xmlns="${M}"><GreetingType>OofCustom</GreetingType><DialString>12345</DialString></PlayOnPhoneGreeting>`,
+    `<GetCallInfo xmlns="${M}"><CallId>MDlkZjllZGMtNGUy</CallId></GetCallInfo>`,
+    `<Disconnect xmlns="${M}"><CallId>MDlkZjllZGMtNGUy</CallId></Disconnect>`,
+  ].map((body) => `<?xml version="1.0" encoding="utf-8"?>\n<soap:Envelope xmlns:soap="${SOAP11}"><soap:Body>${body}</soap:Body></soap:Envelope>`),
 ];
 
 export const SOAP_ACTION_RESET_PIN = `"${M}/ResetPIN"`;
@@ -57,7 +70,7 @@ const NAMESPACE_CHOICES = [
 
 const NAME_CHOICES = [
   'Envelope', 'Body', 'Header', 'Fault', 'ResetPIN', 'resetpin', 'ResetPin', 'ResetPINResponse', 'IsUMEnabled', 'GetUMProperties',
-  'PlayOnPhone', 'Disconnect', 'soap:Envelope', 'soap:Body', 'soap:Header', 's:Envelope', 'm:ResetPIN', 'x', 'a:b:c', ':a', 'a:', '',
+  'PlayOnPhone', 'Disconnect', 'SetOofStatus', 'status', 'dialString', 'DialString', 'CallId', 'soap:Envelope', 'soap:Body', 'soap:Header', 's:Envelope', 'm:ResetPIN', 'x', 'a:b:c', ':a', 'a:', '',
   'xml', 'xmlns', 'xmlns:x', 'Δ', '\u00E9l\u00E9ment', 'a'.repeat(300),
 ];
 

@@ -15,8 +15,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { AuthenticationFailed, InternalError, ServerBusy, SoapSchemaViolation } from '../../src/errors.ts';
-import { renderFault, renderResetPinResponse } from '../../src/soap/render.ts';
+import { AuthenticationFailed, InternalError, InvalidCallId, ServerBusy, SoapSchemaViolation, TelephonyNotConfigured } from '../../src/errors.ts';
+import { renderEmptyResponse, renderFault, renderIsUmEnabledResponse, renderResetPinResponse } from '../../src/soap/render.ts';
 import { fuzzRequest, type FuzzRequest } from './envelope-arbitraries.ts';
 import { judge, openFuzzTarget, type FuzzTarget } from './fuzz-target.ts';
 
@@ -38,6 +38,11 @@ describe('the fuzzing oracle', () => {
     assert.equal(judge(from('owner'), answer(500, renderFault(new SoapSchemaViolation('The Body is empty.')))), '500 Client/ErrorSchemaValidation');
     assert.equal(judge(from('none'), answer(401, renderFault(new AuthenticationFailed('umpin')), { 'www-authenticate': 'Basic realm="umpin", charset="UTF-8"' })), '401 Client/ErrorAccessDenied');
     assert.equal(judge(from('owner'), answer(503, renderFault(new ServerBusy(5)), { 'retry-after': '5' })), '503 Server/ErrorServerBusy');
+    const m = 'http://schemas.microsoft.com/exchange/services/2006/messages';
+    assert.equal(judge(from('no-mailbox'), answer(200, renderIsUmEnabledResponse(false, m))), '200 IsUMEnabled');
+    assert.equal(judge(from('owner'), answer(200, renderEmptyResponse('SetOofStatus', m))), '200 SetOofStatus');
+    assert.equal(judge(from('owner'), answer(500, renderFault(new InvalidCallId()))), '500 InvalidCallIdException/ErrorInvalidPhoneCallId');
+    assert.equal(judge(from('owner'), answer(500, renderFault(new TelephonyNotConfigured()))), '500 Server/ErrorUnifiedMessagingRequestFailed');
   });
 
   it('fails on an internal error, a wrong status, a missing header, a success for someone else, or any other body', () => {
@@ -48,6 +53,9 @@ describe('the fuzzing oracle', () => {
     assert.throws(() => judge(from('owner'), answer(500, 'Internal Server Error')), /neither a ResetPINResponse nor a SOAP fault/);
     assert.throws(() => judge(from('owner'), answer(500, renderFault(new SoapSchemaViolation('x')), { 'content-type': 'text/plain' })), /content-type/);
     assert.throws(() => judge(from('none'), answer(500, renderFault(new SoapSchemaViolation('x')))), /refused before its envelope/);
+    const m = 'http://schemas.microsoft.com/exchange/services/2006/messages';
+    assert.throws(() => judge(from('no-mailbox'), answer(200, renderIsUmEnabledResponse(true, m))), /only the owner's credentials can get this answer/);
+    assert.throws(() => judge(from('stranger'), answer(200, renderEmptyResponse('SetOofStatus', m))), /only the owner's/);
   });
 });
 

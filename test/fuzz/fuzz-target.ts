@@ -46,12 +46,27 @@ const ENVELOPE_CLOSE = '</soap:Body></soap:Envelope>';
 const SUCCESS_BODIES = new Set(
   ['http', 'https'].map((scheme) => `${ENVELOPE_OPEN}<ResetPINResponse xmlns="${scheme}://schemas.microsoft.com/exchange/services/2006/messages" />${ENVELOPE_CLOSE}`),
 );
+/** The other operations' answers (issue 14): the read-only ones, and the setters' empty ones, which change the owner's settings only. */
+const NS = '(https?://schemas\\.microsoft\\.com/exchange/services/2006/messages)';
+const OTHER_SUCCESSES: ReadonlyArray<readonly [kind: string, caller: FuzzRequest['caller'], body: RegExp]> = [
+  ['IsUMEnabled', 'owner', new RegExp(`^${escapeRegExp(ENVELOPE_OPEN)}<IsUMEnabledResponse xmlns="${NS}"><IsUMEnabledResponse>true</IsUMEnabledResponse></IsUMEnabledResponse>${escapeRegExp(ENVELOPE_CLOSE)}$`)],
+  ['IsUMEnabled', 'no-mailbox', new RegExp(`^${escapeRegExp(ENVELOPE_OPEN)}<IsUMEnabledResponse xmlns="${NS}"><IsUMEnabledResponse>false</IsUMEnabledResponse></IsUMEnabledResponse>${escapeRegExp(ENVELOPE_CLOSE)}$`)],
+  ['GetUMProperties', 'owner', new RegExp(`^${escapeRegExp(ENVELOPE_OPEN)}<GetUMPropertiesResponse xmlns="${NS}"><GetUMPropertiesResponse><OofStatus>(true|false)</OofStatus>` +
+    '<MissedCallNotificationEnabled>(true|false)</MissedCallNotificationEnabled><PlayOnPhoneDialString>[^<]*</PlayOnPhoneDialString>' +
+    `<TelephoneAccessNumbers></TelephoneAccessNumbers><TelephoneAccessFolderEmail>[A-Za-z0-9+/=]*</TelephoneAccessFolderEmail></GetUMPropertiesResponse></GetUMPropertiesResponse>${escapeRegExp(ENVELOPE_CLOSE)}$`)],
+  ...['SetOofStatus', 'SetMissedCallNotificationEnabled', 'SetPlayOnPhoneDialString', 'SetTelephoneAccessFolderEmail'].map((operation) =>
+    [operation, 'owner', new RegExp(`^${escapeRegExp(ENVELOPE_OPEN)}<${operation}Response xmlns="${NS}" />${escapeRegExp(ENVELOPE_CLOSE)}$`)] as const),
+];
+const SETTERS = new Set(['SetOofStatus', 'SetMissedCallNotificationEnabled', 'SetPlayOnPhoneDialString', 'SetTelephoneAccessFolderEmail']);
+const TYPES = 'http://schemas.microsoft.com/exchange/services/2006/types';
 const ERRORS = 'http://schemas.microsoft.com/exchange/services/2006/errors';
+const M = 'http://schemas.microsoft.com/exchange/services/2006/messages';
 const FAULT_BODY = new RegExp(
-  `^${escapeRegExp(ENVELOPE_OPEN)}<soap:Fault><faultcode>soap:(\\w+)</faultcode><faultstring xml:lang="en">([^<]+)</faultstring>` +
-    `(?:<detail><e:ResponseCode xmlns:e="${escapeRegExp(ERRORS)}">(\\w+)</e:ResponseCode><e:Message xmlns:e="${escapeRegExp(ERRORS)}">([^<]+)</e:Message></detail>)?` +
+  `^${escapeRegExp(ENVELOPE_OPEN)}<soap:Fault>(?:<faultcode>soap:(\\w+)</faultcode>|<faultcode xmlns:a="${escapeRegExp(TYPES)}">a:(\\w+)</faultcode>)<faultstring xml:lang="en">([^<]+)</faultstring>` +
+    `(?:<detail>(?:<ExceptionType xmlns="${escapeRegExp(M)}">(\\w+)</ExceptionType>)?<e:ResponseCode xmlns:e="${escapeRegExp(ERRORS)}">(\\w+)</e:ResponseCode><e:Message xmlns:e="${escapeRegExp(ERRORS)}">([^<]+)</e:Message></detail>)?` +
     `</soap:Fault>${escapeRegExp(ENVELOPE_CLOSE)}$`,
 );
+const NO_TELEPHONY = 'Play on Phone is not available: no telephony back end is configured on this server';
 
 /**
  * faultcode/ResponseCode → the HTTP statuses the catalogue gives it. Not
@@ -67,6 +82,12 @@ const CATALOGUE: Readonly<Record<string, readonly number[]>> = {
   'Server/ErrorServerBusy': [503],
   'VersionMismatch/-': [500, 415],
   'MustUnderstand/-': [500],
+  // [MS-OXWUMS] 2.2.3.1's exceptions (issue 14): faultcode a:<ExceptionType>, the EWS code in detail.
+  'InvalidCallIdException/ErrorInvalidPhoneCallId': [500],
+  'DialingRulesException/ErrorInvalidPhoneNumber': [500],
+  'InvalidObjectIdException/ErrorInvalidRequest': [500],
+  // Only with the no-telephony sentence (judge checks): PlayOnPhone without a dialer.
+  'Server/ErrorUnifiedMessagingRequestFailed': [500],
 };
 
 const RESET_LIMITED = 'Too many PIN resets for your mailbox; try again later.';
@@ -135,6 +156,9 @@ class FuzzTargetImpl implements FuzzTarget {
   readonly #outcomes = new Map<string, number>();
   #requests = 0;
   #successes = 0;
+  /** 200s of a setter: they change the owner's voice mail settings, and nothing else. */
+  #settingChanges = 0;
+  #settingChangesAtLastSnapshot = 0;
   #resetLimited = 0;
   #checkpoints = 0;
   #lastSnapshot: unknown;
@@ -183,7 +207,8 @@ class FuzzTargetImpl implements FuzzTarget {
     this.#requests += 1;
     const outcome = judge(request, { status: response.statusCode, body: response.body, header: (name) => headerText(response.headers[name]) });
     this.#outcomes.set(outcome, (this.#outcomes.get(outcome) ?? 0) + 1);
-    if (response.statusCode === 200) this.#successes += 1;
+    if (outcome === '200 ResetPINResponse') this.#successes += 1;
+    if (SETTERS.has(outcome.slice('200 '.length))) this.#settingChanges += 1;
     if (response.statusCode === 503 && response.body.includes(RESET_LIMITED)) this.#resetLimited += 1;
     if (this.#requests % this.#options.checkpointEvery === 0) await this.#checkpoint();
   }
@@ -193,8 +218,11 @@ class FuzzTargetImpl implements FuzzTarget {
     this.#checkpoints += 1;
     const snapshot = await snapshotState(this.#service, LOGINS);
     const newSuccesses = this.#successes - this.#successesAtLastSnapshot;
+    // A setter's 200 changes the owner's settings; without one since the last check, they too must be as they were.
+    const settingsMayMove = this.#settingChanges > this.#settingChangesAtLastSnapshot;
+    const compared = (s: unknown) => (settingsMayMove ? withoutVoiceMailSettings(s) : s);
     if (newSuccesses === 0) {
-      assert.deepEqual(snapshot, this.#lastSnapshot, `the state changed after ${this.#requests} requests with no 200 answered since the last check`);
+      assert.deepEqual(compared(snapshot), compared(this.#lastSnapshot), `the state changed after ${this.#requests} requests with no 200 answered since the last check`);
     } else {
       const mails = (s: unknown) => (s as { mails: string[] }).mails.length;
       assert.equal(mails(snapshot) - mails(this.#lastSnapshot), newSuccesses, 'one new mail per 200 answered since the last check');
@@ -203,6 +231,7 @@ class FuzzTargetImpl implements FuzzTarget {
     assert.deepEqual(this.#errorLines.filter(isErrorLine), [], 'the service logged an error');
     this.#lastSnapshot = snapshot;
     this.#successesAtLastSnapshot = this.#successes;
+    this.#settingChangesAtLastSnapshot = this.#settingChanges;
   }
 
   async finish(): Promise<FuzzSummary> {
@@ -217,6 +246,9 @@ class FuzzTargetImpl implements FuzzTarget {
     const count = (outcome: string) => events.filter((e) => e.event === 'pin.reset' && e.outcome === outcome).length;
     assert.equal(count('success'), this.#successes, 'one audited reset per 200 answered');
     assert.equal(count('rate-limited'), this.#resetLimited, 'one audited refusal per reset-limit 503');
+    const settingEvents = events.filter((e) => e.event === 'um.setting' && e.outcome === 'success');
+    assert.equal(settingEvents.length, this.#settingChanges, 'one audited setting change per setter 200');
+    assert.ok(settingEvents.every((e) => e.login === OWNER), "only the owner's settings changed");
     if (this.#successes > 0) {
       // The file names do not say which mail came last, so every mailed PIN is tried: exactly one works.
       const active = await Promise.all(mails.map((m) => isActivePin(this.#service.services, OWNER, m.pin)));
@@ -265,15 +297,24 @@ export function judge(request: FuzzRequest, answer: Answer): string {
   const context = `caller ${request.caller}; answer HTTP ${answer.status}: ${answer.body.slice(0, 2000)}`;
   assert.equal(answer.header('content-type'), CONTENT_TYPE, `content-type; ${context}`);
   if (answer.status === 200) {
-    assert.equal(request.caller, 'owner', `only the owner's credentials can succeed; ${context}`);
-    assert.ok(SUCCESS_BODIES.has(answer.body), `a 200 must be exactly the ResetPINResponse envelope; ${context}`);
-    return '200 ResetPINResponse';
+    if (SUCCESS_BODIES.has(answer.body)) {
+      assert.equal(request.caller, 'owner', `only the owner's credentials can succeed; ${context}`);
+      return '200 ResetPINResponse';
+    }
+    const other = OTHER_SUCCESSES.find(([, , body]) => body.test(answer.body));
+    assert.ok(other, `a 200 must be exactly the ResetPINResponse envelope or another operation's answer; ${context}`);
+    assert.equal(request.caller, other[1], `only the ${other[1]}'s credentials can get this answer; ${context}`);
+    return `200 ${other[0]}`;
   }
   const fault = FAULT_BODY.exec(answer.body);
   assert.ok(fault, `neither a ResetPINResponse nor a SOAP fault of the catalogue's form; ${context}`);
-  const [, faultcode, faultstring, responseCode, message] = fault;
+  const [, soapCode, exceptionCode, faultstring, exceptionType, responseCode, message] = fault;
+  const faultcode = soapCode ?? exceptionCode;
+  if (exceptionCode !== undefined) assert.equal(exceptionType, exceptionCode, `detail's ExceptionType repeats the faultcode; ${context}`);
   const key = `${faultcode}/${responseCode ?? '-'}`;
   assert.ok(CATALOGUE[key]?.includes(answer.status), `${key} with HTTP ${answer.status} is not in the catalogue; ${context}`);
+  if (key === 'Server/ErrorUnifiedMessagingRequestFailed') assert.ok(faultstring?.startsWith(NO_TELEPHONY), `a mail failure cannot happen here; ${context}`);
+  if (exceptionCode !== undefined || key === 'Server/ErrorUnifiedMessagingRequestFailed') assert.equal(request.caller, 'owner', `only a mailbox gets this far; ${context}`);
   if (responseCode !== undefined) assert.equal(message, faultstring, `detail's Message repeats the faultstring; ${context}`);
   switch (answer.status) {
     case 401:
@@ -292,6 +333,12 @@ export function judge(request: FuzzRequest, answer: Answer): string {
   }
   if (responseCode === 'ErrorUserNotUnifiedMessagingEnabled') assert.equal(request.caller, 'no-mailbox', context);
   return `${answer.status} ${key}`;
+}
+
+/** The snapshot without the mailboxes' voice mail settings, which a setter's 200 may change. */
+function withoutVoiceMailSettings(snapshot: unknown): unknown {
+  const { mailboxes, ...rest } = snapshot as { mailboxes: Array<{ mailbox?: Record<string, unknown> }> };
+  return { ...rest, mailboxes: mailboxes.map((m) => ({ ...m, mailbox: m.mailbox && { ...m.mailbox, voiceMail: undefined } })) };
 }
 
 function headerText(value: string | number | string[] | undefined): string | undefined {

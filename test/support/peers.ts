@@ -58,6 +58,40 @@ export function findExecutable(...names: string[]): string | undefined {
   return undefined;
 }
 
+/** Every executable file named `name` on PATH (then in the sbin directories), in that order. */
+export function findExecutables(name: string): string[] {
+  if (peersHidden()) return [];
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== ''), ...SBIN_DIRS];
+  const found: string[] = [];
+  for (const dir of dirs) {
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      if (!found.includes(path)) found.push(path);
+    } catch {
+      // not here; look further
+    }
+  }
+  return found;
+}
+
+let zeepPython: Promise<string | undefined> | undefined;
+
+/**
+ * The python3 that can import zeep and requests. The first python3 on PATH is
+ * often a pyenv or virtualenv one without Debian's python3-zeep (DESIGN §6), so
+ * each one on PATH is asked in turn.
+ */
+export function findZeepPython(): Promise<string | undefined> {
+  zeepPython ??= (async () => {
+    for (const python of findExecutables('python3')) {
+      if ((await probeCommand(python, ['-c', 'import zeep, requests'], 'zeep')) === undefined) return python;
+    }
+    return undefined;
+  })();
+  return zeepPython;
+}
+
 /** Runs a probe command; resolves to undefined when it exits 0, else to a short reason. */
 function probeCommand(command: string, args: readonly string[], what: string): Promise<string | undefined> {
   return new Promise((resolve) => {
@@ -109,7 +143,8 @@ const PEERS: Readonly<Record<PeerName, Peer>> = {
   zeep: {
     title: 'python3-zeep (SOAP client)',
     remedy: 'apt-get install -y python3-zeep',
-    probe: executableProbe(['python3'], 'python3', (python) => probeCommand(python, ['-c', 'import zeep, requests'], 'zeep')),
+    probe: executableProbe(['python3'], 'python3', async () =>
+      (await findZeepPython()) === undefined ? `no python3 on PATH can import zeep and requests (tried ${findExecutables('python3').join(', ')})` : undefined),
   },
   'soap-lite': {
     title: 'Perl SOAP::Lite (SOAP client)',

@@ -18,7 +18,10 @@ import { openServices } from '../../src/compose.ts';
 import type { Services } from '../../src/operations/services.ts';
 
 export const REPO = new URL('../../', import.meta.url).pathname;
-export const UMPIN_BIN = join(REPO, 'bin/umpin.js');
+/** The CLI run from the TypeScript sources (through tsx), so tests need no build. */
+export const UMPIN_BIN = join(REPO, 'scripts/umpin-from-source.mjs');
+/** The installed command: the JavaScript `npm ci` built into dist/ (test/e2e/built.test.ts). */
+export const BUILT_UMPIN_BIN = join(REPO, 'bin/umpin.js');
 export const REQUEST_XML = join(REPO, 'test/fixtures/resetpin-request.xml');
 
 export interface CliResult {
@@ -28,9 +31,9 @@ export interface CliResult {
 }
 
 /** Runs `umpin …` as a user would, with the given environment and standard input. */
-export function runUmpin(args: readonly string[], env: Record<string, string>, input?: string): Promise<CliResult> {
+export function runUmpin(args: readonly string[], env: Record<string, string>, input?: string, nodeArgs: readonly string[] = [UMPIN_BIN]): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [UMPIN_BIN, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+    const child = execFile(process.execPath, [...nodeArgs, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -202,8 +205,8 @@ export interface ServeProcess {
 }
 
 /** Runs `umpin serve` as its own process on a free port and waits until it listens. */
-export function startServeProcess(env: Record<string, string>): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [UMPIN_BIN, 'serve'], {
+export function startServeProcess(env: Record<string, string>, nodeArgs: readonly string[] = [UMPIN_BIN]): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, 'serve'], {
     env: { ...process.env, UMPIN_LISTEN: '127.0.0.1:0', UMPIN_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

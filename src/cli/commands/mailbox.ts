@@ -1,9 +1,12 @@
 /** Enable-, Set-, Disable- and Get-UMMailbox. */
-import { disableMailbox, enableMailbox, listMailboxes, setMailbox, showMailbox, type MailboxRequest } from '../../operations/admin.ts';
+import { ADMIN, disableMailbox, enableMailbox, listMailboxes, setMailbox, showMailbox, type MailboxRequest } from '../../operations/admin.ts';
+import { checkVoiceMailChange, setVoiceMailSettings, type AdminVoiceMailChange } from '../../operations/voice-mail-settings.ts';
 import { isPinExpired } from '../../pin/index.ts';
 import type { MailboxState } from '../../store/index.ts';
 import { loadConfig, ConfigError } from '../../config.ts';
-import { CommandFailed, UsageError, cliLogger, describeMailOutcome, print, requireOption, stringOption, withServices, type Command, type ParsedArgs } from '../command.ts';
+import {
+  CommandFailed, UsageError, booleanOption, cliLogger, describeMailOutcome, print, requireOption, stringOption, withServices, type Command, type ParsedArgs,
+} from '../command.ts';
 import { formatFields, formatTable, yesNo } from '../io.ts';
 
 const MAILBOX_OPTIONS = {
@@ -17,6 +20,36 @@ const MAILBOX_OPTIONS = {
 } as const;
 
 const ENABLE_OPTIONS = { ...MAILBOX_OPTIONS, 'from-directory': { type: 'boolean' } } as const;
+
+/** The [MS-OXWUMS] settings a user changes from their mail client (GetUMProperties); Set-UMMailbox's counterparts. */
+const VOICE_MAIL_OPTIONS = {
+  'oof-status': { type: 'string' },
+  'missed-call-notification': { type: 'string' },
+  'play-on-phone-dial-string': { type: 'string' },
+  'telephone-access-folder': { type: 'string' },
+} as const;
+
+const SET_OPTIONS = { ...MAILBOX_OPTIONS, ...VOICE_MAIL_OPTIONS } as const;
+
+const VOICE_MAIL_OPTIONS_HELP = `  --oof-status true|false  callers hear the away (out-of-office) greeting
+  --missed-call-notification true|false
+                           mail the user about missed calls
+  --play-on-phone-dial-string <number>
+                           the number Play on Phone calls by default; "" clears it
+  --telephone-access-folder <base64>
+                           the folder the phone reads mail from (a MAPI folder
+                           id in base64, as a mail client sends it); "" clears it`;
+
+/** Only the options given. */
+function voiceMailChange(options: ParsedArgs['options']): AdminVoiceMailChange {
+  const change: Record<string, string | boolean | undefined> = {
+    oofStatus: booleanOption(options, 'oof-status'),
+    missedCallNotificationEnabled: booleanOption(options, 'missed-call-notification'),
+    playOnPhoneDialString: stringOption(options, 'play-on-phone-dial-string'),
+    telephoneAccessFolder: stringOption(options, 'telephone-access-folder'),
+  };
+  return Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) as AdminVoiceMailChange;
+}
 
 const MAILBOX_OPTIONS_HELP = `  --email <address>        the mailbox's e-mail address; PIN mails go here
   --extension <digits>     the phone extension, 1 to 20 digits, unique
@@ -79,6 +112,10 @@ export function mailboxJson(mailbox: MailboxState, now: Date) {
     firstTimeUser: mailbox.firstTimeUser,
     lockedOut: mailbox.lockedOut,
     failedLogons: mailbox.failedLogons,
+    oofStatus: mailbox.voiceMail.oofStatus,
+    missedCallNotificationEnabled: mailbox.voiceMail.missedCallNotificationEnabled,
+    playOnPhoneDialString: mailbox.voiceMail.playOnPhoneDialString,
+    telephoneAccessFolder: mailbox.voiceMail.telephoneAccessFolder,
   };
 }
 
@@ -98,6 +135,10 @@ function describeMailbox(mailbox: ReturnType<typeof mailboxJson>): string {
     ['First-time user', yesNo(mailbox.firstTimeUser)],
     ['Locked out', yesNo(mailbox.lockedOut)],
     ['Failed logons', String(mailbox.failedLogons)],
+    ['Away greeting (OOF)', yesNo(mailbox.oofStatus)],
+    ['Missed-call mail', yesNo(mailbox.missedCallNotificationEnabled)],
+    ['Play on Phone number', mailbox.playOnPhoneDialString || '(not set)'],
+    ['Phone reads folder', mailbox.telephoneAccessFolder || '(not set)'],
   ]);
 }
 
@@ -137,22 +178,36 @@ ${MAILBOX_OPTIONS_HELP}
   },
   {
     name: 'mailbox set',
-    usage: 'umpin mailbox set <login> [--email <address>] [--extension <digits>] [--language <tag>] [--policy <name>] [--first-name <name>] [--last-name <name>] [--notify-email <address>]',
+    usage: 'umpin mailbox set <login> [--email <address>] [--extension <digits>] [--language <tag>] [--policy <name>] [--first-name <name>] [--last-name <name>] [--notify-email <address>] [--oof-status true|false] [--missed-call-notification true|false] [--play-on-phone-dial-string <number>] [--telephone-access-folder <base64>]',
     summary: "change a mailbox's settings (Set-UMMailbox)",
     help: `Like Set-UMMailbox: changes only the options given; --notify-email "" clears the
 notify address. A new policy applies at the mailbox's next PIN check; the PIN
-itself is kept.
+itself is kept. The voice mail settings below are the ones a user changes from
+a mail client (GetUMProperties and its setters), checked by the same rules.
 Options:
-${MAILBOX_OPTIONS_HELP}`,
-    examples: ['umpin mailbox set alice --extension 36698 --policy sales', 'umpin mailbox set alice --notify-email ""'],
-    options: MAILBOX_OPTIONS,
+${MAILBOX_OPTIONS_HELP}
+${VOICE_MAIL_OPTIONS_HELP}`,
+    examples: [
+      'umpin mailbox set alice --extension 36698 --policy sales',
+      'umpin mailbox set alice --notify-email ""',
+      'umpin mailbox set alice --oof-status true --play-on-phone-dial-string "+1 555 0100"',
+    ],
+    options: SET_OPTIONS,
     positionals: { min: 1, max: 1 },
     async run({ positionals, options }) {
       const login = positionals[0] as string;
       const request = mailboxRequest(options);
-      if (Object.keys(request).length === 0) throw new UsageError('give at least one setting to change; "umpin mailbox set --help" lists them.');
-      await withServices((services) => setMailbox(services, login, request));
-      print(`Updated mailbox ${login}: ${Object.keys(MAILBOX_OPTIONS).filter((o) => options[o] !== undefined).map((o) => `--${o}`).join(', ')}.`);
+      const voiceMail = voiceMailChange(options);
+      if (Object.keys(request).length === 0 && Object.keys(voiceMail).length === 0) {
+        throw new UsageError('give at least one setting to change; "umpin mailbox set --help" lists them.');
+      }
+      await withServices(async (services) => {
+        // The voice mail values are checked before the other settings are written, which setMailbox checks first itself.
+        checkVoiceMailChange(voiceMail);
+        if (Object.keys(request).length > 0) await setMailbox(services, login, request);
+        if (Object.keys(voiceMail).length > 0) await setVoiceMailSettings(services, login, voiceMail, ADMIN);
+      });
+      print(`Updated mailbox ${login}: ${Object.keys(SET_OPTIONS).filter((o) => options[o] !== undefined).map((o) => `--${o}`).join(', ')}.`);
     },
   },
   {

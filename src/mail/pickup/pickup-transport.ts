@@ -9,13 +9,17 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { MailHandOffFailed } from '../../errors.ts';
 import type { HandOffReceipt, MailMessage, MailTransport } from '../mail-message.ts';
 
 export class PickupTransport implements MailTransport {
   readonly #directory: string;
-  readonly #composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+  /**
+   * nodemailer's composer, loaded at the first hand-off: a CLI command that sends no
+   * mail (`umpin pin show`) opens this transport too, and nodemailer is some 40 modules.
+   */
+  #composer: Promise<Transporter> | undefined;
 
   constructor(directory: string) {
     mkdirSync(directory, { recursive: true, mode: 0o700 });
@@ -27,7 +31,8 @@ export class PickupTransport implements MailTransport {
     const temporary = join(this.#directory, `.${id}.tmp`);
     const final = join(this.#directory, `${id}.eml`);
     try {
-      const info = await this.#composer.sendMail({ ...message, date: new Date() });
+      this.#composer ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' }));
+      const info = await (await this.#composer).sendMail({ ...message, date: new Date() });
       signal.throwIfAborted();
       const file = await open(temporary, 'wx', 0o600);
       try {
@@ -48,7 +53,7 @@ export class PickupTransport implements MailTransport {
   }
 
   async close(): Promise<void> {
-    this.#composer.close();
+    (await this.#composer)?.close();
   }
 }
 
