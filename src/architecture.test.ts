@@ -48,8 +48,12 @@ describe('dependency rules (DESIGN §5)', () => {
     assert.deepEqual(violations(({ from, to }) => (within('store')(from) || within('mail')(from)) && (within('soap')(to) || within('http')(to) || to === 'fastify')), []);
   });
 
-  it('only the edge imports Fastify', () => {
-    assert.deepEqual(violations(({ from, to }) => to === 'fastify' && !within('http')(from)), []);
+  it('only the edges (http/, and web/ for the self-service pages) import Fastify', () => {
+    assert.deepEqual(violations(({ from, to }) => (to === 'fastify' || to.startsWith('@fastify/')) && !within('http')(from) && !within('web')(from)), []);
+  });
+
+  it('operations/ and below know nothing of the web pages', () => {
+    assert.deepEqual(violations(({ from, to }) => !within('web')(from) && !within('http')(from) && within('web')(to)), []);
   });
 
   it('operations pick no concrete engine or transport', () => {

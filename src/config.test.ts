@@ -58,6 +58,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       kdfConcurrency: availableParallelism(),
       auditRetentionDays: 365,
+      webIdleSeconds: 900,
       agi: undefined,
       pbxExtensionContexts: ['default'],
     });
@@ -110,6 +111,17 @@ describe('loadConfig', () => {
         const error = assertRefused({ UMPIN_BODY_LIMIT: value }, 'UMPIN_BODY_LIMIT', /must be a whole number from 1024 to 10485760/);
         assert.ok(error.message.includes(`"${value}"`));
       }
+    });
+  });
+
+  describe('UMPIN_WEB_IDLE_SECONDS', () => {
+    it('accepts seconds from 10 to a day', () => {
+      assert.equal(loadConfig({ UMPIN_WEB_IDLE_SECONDS: '10' }, CWD).webIdleSeconds, 10);
+      assert.equal(loadConfig({ UMPIN_WEB_IDLE_SECONDS: '86400' }, CWD).webIdleSeconds, 86400);
+    });
+
+    it('refuses units and values out of range', () => {
+      for (const value of ['15m', '9', '86401']) assertRefused({ UMPIN_WEB_IDLE_SECONDS: value }, 'UMPIN_WEB_IDLE_SECONDS', /must be a whole number from 10 to 86400/);
     });
   });
 

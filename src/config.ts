@@ -73,6 +73,8 @@ export interface Config {
   readonly kdfConcurrency: number;
   /** Audit events older than this are deleted by the running service; 0 keeps them for ever (docs/audit.md). */
   readonly auditRetentionDays: number;
+  /** A self-service session unused this long ends (src/web/). */
+  readonly webIdleSeconds: number;
   /** The FastAGI listener for Asterisk (src/agi/); absent unless UMPIN_AGI_LISTEN is set. */
   readonly agi: AgiConfig | undefined;
   /** PBX contexts / domains whose mailbox numbers are umpin extensions (operations/pbx-pin.ts); `*`: any. */
@@ -219,6 +221,7 @@ export const SETTINGS = {
   UMPIN_AGI_ALLOW: text('127.0.0.1,::1', 'comma-separated addresses or CIDRs of the Asterisk servers allowed to connect to the FastAGI listener', parseAddressList),
   UMPIN_AGI_READ_TIMEOUT_MS: integer(60000, 1000, 600_000, 'each line Asterisk owes the FastAGI listener (a reply, the caller typing) must arrive within this'),
   UMPIN_PBX_EXTENSION_CONTEXTS: text('default', 'comma-separated PBX contexts/domains whose mailbox numbers are umpin extensions; * for any (docs/pbx.md)', parseNameList),
+  UMPIN_WEB_IDLE_SECONDS: integer(900, 10, 86_400, 'a self-service (/my/) session unused this long ends, in seconds (900 = 15 minutes)'),
   UMPIN_AUDIT_RETENTION_DAYS: integer(365, 0, 36_500, 'audit events older than this many days are deleted by the running service, hourly; 0 keeps them for ever'),
 } as const satisfies Record<`UMPIN_${string}`, SettingRow>;
 
@@ -288,6 +291,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: setting('UMPIN_LOG_LEVEL'),
     kdfConcurrency: setting('UMPIN_KDF_CONCURRENCY'),
     auditRetentionDays: setting('UMPIN_AUDIT_RETENTION_DAYS'),
+    webIdleSeconds: setting('UMPIN_WEB_IDLE_SECONDS'),
     agi: readAgi(setting, value),
     pbxExtensionContexts: Object.freeze(setting('UMPIN_PBX_EXTENSION_CONTEXTS')),
   });

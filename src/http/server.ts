@@ -20,6 +20,7 @@ import { performSoapOperation } from './soap-operations.ts';
 import { registerTransportSecurity } from './transport-security.ts';
 import { registerHealthRoutes } from './health-routes.ts';
 import { registerTuiRoutes } from './tui-routes.ts';
+import { registerSelfService } from '../web/index.ts';
 
 /** Exchange 2010–2016 and Exchange 2007 paths of the same service. */
 export const SERVICE_PATHS = ['/EWS/UM2007Legacy.asmx', '/UnifiedMessaging/Service.asmx'] as const;
@@ -34,7 +35,8 @@ declare module 'fastify' {
 }
 
 export type HttpServerConfig = Pick<Config,
-  'bodyLimit' | 'publicUrl' | 'autodiscover' | 'realm' | 'tls' | 'allowPlainHttpAuth' | 'hstsMaxAgeSeconds' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'pbxExtensionContexts'>;
+  'bodyLimit' | 'publicUrl' | 'autodiscover' | 'realm' | 'tls' | 'allowPlainHttpAuth' | 'hstsMaxAgeSeconds' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'pbxExtensionContexts'
+  | 'webIdleSeconds'>;
 
 export function buildHttpServer(services: Services, config: HttpServerConfig, logger: FastifyBaseLogger): FastifyInstance {
   const listener = buildListenerOptions(config);
@@ -87,6 +89,7 @@ export function buildHttpServer(services: Services, config: HttpServerConfig, lo
   registerTuiRoutes(app, services, { extensionContexts: config.pbxExtensionContexts, bodyLimit: config.bodyLimit });
   if (config.autodiscover) registerAutodiscoverRoutes(app, services, config, SERVICE_PATHS[0]);
   registerHealthRoutes(app, services);
+  registerSelfService(app, services, config);
 
   for (const path of SERVICE_PATHS) {
     app.route({

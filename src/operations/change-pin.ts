@@ -88,8 +88,10 @@ async function counted(services: Services, reason: PinChangeReason, change: Prom
 async function changeLocked(services: Services, login: string, request: PinChangeRequest): Promise<PinChangeOutcome> {
   const { store } = services;
   const { by } = request;
-  const audit = (outcome: string, detail?: Record<string, string | number | boolean>) =>
-    ({ at: services.now(), event: `pin.${request.reason}`, outcome, login, actor: by.actor, source: by.source, detail });
+  const audit = (outcome: string, detail?: Record<string, string | number | boolean>) => ({
+    at: services.now(), event: `pin.${request.reason}`, outcome, login, actor: by.actor, source: by.source,
+    detail: by.via ? { via: by.via, ...detail } : detail,
+  });
 
   // Read under the lock: a change that finished while we waited moved the generation and the history.
   const mailbox = await store.findMailbox(login);

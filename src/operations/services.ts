@@ -58,4 +58,6 @@ export interface Services {
 export interface Actor {
   readonly actor: string;
   readonly source: string;
+  /** The road in when it is not the one the event implies (`web`), written into the audit detail. */
+  readonly via?: string;
 }

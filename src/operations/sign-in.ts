@@ -26,9 +26,10 @@ export async function admitRequest(services: Services, source: string): Promise<
  * The caller behind `credentials`, or AuthenticationFailed (one error for an
  * unknown login, a wrong password, missing or over-long credentials), or
  * ServerBusy when this login has failed too often from this address.
- * `event` names the audit event a failure is recorded under.
+ * `event` names the audit event a failure is recorded under; `via`, when
+ * given, the road in (the self-service page's `web`), in its detail.
  */
-export async function signIn(services: Services, credentials: Credentials | undefined, source: string, event: string): Promise<Caller> {
+export async function signIn(services: Services, credentials: Credentials | undefined, source: string, event: string, via?: string): Promise<Caller> {
   const { limits } = services;
   // An over-long login is answered like missing credentials: the authenticator refuses it without work.
   const presented = credentials !== undefined && credentials.login.length <= MAX_LOGIN_LENGTH ? credentials : undefined;
@@ -47,6 +48,7 @@ export async function signIn(services: Services, credentials: Credentials | unde
     await services.store.appendAudit({
       at: services.now(), event, outcome: 'auth-failed',
       login: credentials ? credentials.login.slice(0, MAX_LOGIN_LENGTH) : null, actor: 'anonymous', source,
+      ...(via ? { detail: { via } } : {}),
     });
     throw error;
   }

@@ -470,6 +470,16 @@ export class KyselyPinStore implements PinStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  async endWebSession(sessionId: string, expiresAt: Date, now: Date): Promise<void> {
+    await this.#db.deleteFrom('web_session_ends').where('expires_at', '<', now.toISOString()).execute();
+    await this.#db.insertInto('web_session_ends').values({ session_id: sessionId, expires_at: expiresAt.toISOString() })
+      .onConflict((oc) => oc.column('session_id').doNothing()).execute();
+  }
+
+  async isWebSessionEnded(sessionId: string): Promise<boolean> {
+    return (await this.#db.selectFrom('web_session_ends').select('session_id').where('session_id', '=', sessionId).executeTakeFirst()) !== undefined;
+  }
+
   async appendAudit(event: AuditEvent): Promise<void> {
     await insertAudit(this.#db, event);
   }

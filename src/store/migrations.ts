@@ -176,6 +176,17 @@ function migrations(engine: Engine): Record<string, Migration> {
         await sql`update pending_pin_changes set set_locked_out = 2 where reason in ('auto-reset', 'change')`.execute(db);
       },
     },
+    '0008-web-sessions': {
+      async up(db: Kysely<unknown>) {
+        // Self-service sessions live in a sealed cookie; only a session ended before its time (signed out) is
+        // remembered here, until the time it would have expired anyway, so a copied cookie is refused everywhere.
+        await db.schema.createTable('web_session_ends')
+          .addColumn('session_id', text, (c) => c.primaryKey())
+          .addColumn('expires_at', text, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('web_session_ends_expiry').on('web_session_ends').column('expires_at').execute();
+      },
+    },
   };
 }
 

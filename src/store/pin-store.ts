@@ -263,6 +263,13 @@ export interface PinStore {
   listApiKeys(): Promise<ApiKeyRecord[]>;
   revokeApiKey(name: string, now: Date): Promise<boolean>;
 
+  /**
+   * Self-service sign-out: the session is refused from now on, by every instance, until `expiresAt`
+   * (when its cookie would have expired anyway); ended sessions past that are forgotten.
+   */
+  endWebSession(sessionId: string, expiresAt: Date, now: Date): Promise<void>;
+  isWebSessionEnded(sessionId: string): Promise<boolean>;
+
   appendAudit(event: AuditEvent): Promise<void>;
   /** Oldest first; with `limit`, the latest `limit` events. */
   listAudit(filter: { login?: string; since?: Date; limit?: number }): Promise<StoredAuditEvent[]>;

@@ -124,6 +124,12 @@ export interface AuditTable {
   detail: string;
 }
 
+/** A self-service session signed out before its time; kept until it would have expired anyway. */
+export interface WebSessionEndTable {
+  session_id: string;
+  expires_at: string;
+}
+
 export interface Database {
   umpin_meta: MetaTable;
   users: UserTable;
@@ -133,4 +139,5 @@ export interface Database {
   pending_pin_changes: PendingPinChangeTable;
   audit_events: AuditTable;
   api_keys: ApiKeyTable;
+  web_session_ends: WebSessionEndTable;
 }

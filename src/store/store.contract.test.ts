@@ -582,6 +582,21 @@ for (const engine of ENGINES) {
       assert.deepEqual(await store.listAudit({}), [{ id: 1, ...auditEvent('secret.rotate', null, at(1), { from: 'k1', to: 'k2' }) }]);
     });
 
+    it('remembers a self-service session ended early until it would have expired, and then forgets it', async (t) => {
+      const store = await openStore(t);
+      assert.equal(await store.isWebSessionEnded('s1'), false);
+      await store.endWebSession('s1', at(60), T0);
+      await store.endWebSession('s1', at(60), T0); // signing out twice (two tabs) is no error
+      await store.endWebSession('s2', at(120), T0);
+      assert.equal(await store.isWebSessionEnded('s1'), true);
+      assert.equal(await store.isWebSessionEnded('s2'), true);
+      assert.equal(await store.isWebSessionEnded('s3'), false);
+      await store.endWebSession('s3', at(200), at(90)); // s1 is past its expiry by now and goes; s2 stays
+      assert.equal(await store.isWebSessionEnded('s1'), false);
+      assert.equal(await store.isWebSessionEnded('s2'), true);
+      assert.equal(await store.isWebSessionEnded('s3'), true);
+    });
+
     it('appends audit events and lists them oldest first, by login, since a time, and the newest `limit`', async (t) => {
       const store = await openStore(t);
       const events = [

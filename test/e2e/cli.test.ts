@@ -14,7 +14,7 @@ import { SETTINGS } from '../../src/config.ts';
 import { listMailFiles, makeDataDir, readPinMail, runUmpin, type CliResult, assertRun } from '../support/service.ts';
 
 const COMMAND_NAMES = [
-  'serve', 'user add', 'mailbox enable', 'mailbox set', 'mailbox disable', 'mailbox show', 'mailbox list',
+  'serve', 'user add', 'user password', 'mailbox enable', 'mailbox set', 'mailbox disable', 'mailbox show', 'mailbox list',
   'pin reset', 'pin show', 'pin unlock', 'pin lock', 'policy new', 'policy set', 'policy show', 'policy remove',
   'audit', 'apikey add', 'apikey list', 'apikey revoke',
 ];
@@ -132,6 +132,20 @@ describe('umpin CLI', () => {
       assertRun(empty, 1, { stderr: 'umpin user add: The password is empty' });
       assertRun(onlyNewline, 1, { stderr: 'umpin user add: The password is empty' });
       for (const result of [again, noFlag, empty, onlyNewline]) assert.equal(result.stdout, '');
+    });
+
+    it('user password replaces the password, audited, and refuses an unknown user and a missing --password-stdin', async () => {
+      const changed = await umpin(['user', 'password', 'alice', '--password-stdin'], 'pw-new-marker-456\n');
+      assertRun(changed, 0);
+      assert.equal(changed.stdout, 'Changed the password of alice.\n');
+      const unknown = await umpin(['user', 'password', 'nobody', '--password-stdin'], 'x\n');
+      assertRun(unknown, 1, { stderr: 'umpin user password: There is no local user "nobody"; add one with: umpin user add nobody --password-stdin' });
+      const noFlag = await umpin(['user', 'password', 'alice'], 'x\n');
+      assertRun(noFlag, 2, { stderr: /^umpin user password: Pass --password-stdin / });
+      const audit = await umpin(['audit', '--json']);
+      assert.match(audit.stdout, /"event":"user.password".*"login":"alice"|"login":"alice".*"event":"user.password"/);
+      const back = await umpin(['user', 'password', 'alice', '--password-stdin'], `${PASSWORD}\n`);
+      assertRun(back, 0);
     });
 
     it('never stores the password itself', () => {

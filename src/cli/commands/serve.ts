@@ -1,6 +1,6 @@
 /** `umpin serve` and `umpin user add`: the service itself and who may sign in to it. */
 import { describeSettings, loadConfig } from '../../config.ts';
-import { addUser } from '../../operations/admin.ts';
+import { addUser, setUserPassword } from '../../operations/admin.ts';
 import { UsageError, print, withServices, type Command } from '../command.ts';
 import { readSecretFromStdin } from '../io.ts';
 
@@ -40,6 +40,25 @@ they would show in ps and in the shell's history.`,
       const login = positionals[0] as string;
       await withServices((services) => addUser(services, login, password));
       print(`Added user ${login}.`);
+    },
+  },
+  {
+    name: 'user password',
+    usage: 'umpin user password <login> --password-stdin',
+    summary: "set a local user's new password",
+    help: `Reads the new password from standard input (one trailing newline is dropped),
+as "user add" does. The user's self-service sessions end at their next request.`,
+    examples: [`printf '%s' "$NEW_PASSWORD" | umpin user password alice --password-stdin`],
+    options: { 'password-stdin': { type: 'boolean' } },
+    positionals: { min: 1, max: 1 },
+    async run({ positionals, options }) {
+      if (options['password-stdin'] !== true) {
+        throw new UsageError('Pass --password-stdin and pipe the password in; passwords are never taken as arguments (they would show in ps and shell history).');
+      }
+      const password = await readSecretFromStdin();
+      const login = positionals[0] as string;
+      await withServices((services) => setUserPassword(services, login, password));
+      print(`Changed the password of ${login}.`);
     },
   },
 ];
