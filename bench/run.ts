@@ -47,6 +47,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { DEFAULT_CREDENTIAL_TTL_MS } from '../src/auth/credential-cache.ts';
 import { DEFAULT_KDF_COST } from '../src/crypto/kdf.ts';
+import { redactUrl } from '../src/lib/redact-url.ts';
 import { formatProfileSummary, summariseCpuProfile } from './lib/cpu-profile.ts';
 import { combine, slice, type LoadResult, type Slice } from './lib/load.ts';
 import { freePort, readMachineCpu, readProcessCpu, REPO, runJsonChild, startServer, type Memory, type RunningServer } from './lib/proc.ts';
@@ -337,16 +338,6 @@ function describeMachine(dataDir: string) {
 /** The PostgreSQL server the bench may create a database on; the default is the local one the store tests use. */
 const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
-
 interface PostgresDatabase {
   readonly url: string;
   readonly name: string;
@@ -372,7 +363,7 @@ function freshPostgresDatabase(env: Record<string, string>): PostgresDatabase | 
     psql(`CREATE DATABASE ${name}`);
   } catch (error) {
     const reason = ((error as { stderr?: Buffer }).stderr?.toString('utf8') || (error as Error).message).trim().split('\n')[0];
-    return { unavailable: `no PostgreSQL reachable at ${withoutPassword(POSTGRES_ADMIN_URL)} to create a database on (set BENCH_POSTGRES_URL): ${reason}` };
+    return { unavailable: `no PostgreSQL reachable at ${redactUrl(POSTGRES_ADMIN_URL)} to create a database on (set BENCH_POSTGRES_URL): ${reason}` };
   }
   const url = new URL(POSTGRES_ADMIN_URL);
   url.pathname = `/${name}`;
@@ -651,7 +642,7 @@ async function main(): Promise<void> {
             label: 'umpin PostgreSQL', bin: UMPIN_BIN, env, port: pg.port, full: false,
             provisioned: await provisionUmpin(env, { reset: MAILBOXES, phone: 0, fresh: FRESH }),
           };
-          postgresNote = `database ${database.name} on ${withoutPassword(POSTGRES_ADMIN_URL).replace(/\/[^/]*$/, '')}`;
+          postgresNote = `database ${database.name} on ${redactUrl(POSTGRES_ADMIN_URL).replace(/\/[^/]*$/, '')}`;
         } catch (error) {
           postgresNote = `not available: provisioning on PostgreSQL failed: ${(error as Error).message}`;
         }

@@ -17,7 +17,8 @@ import { finishRotation } from './operations/rotate-secret.ts';
 import { KeyedMutex } from './lib/keyed-mutex.ts';
 import type { MailTransport } from './mail/mail-message.ts';
 import { PickupTransport } from './mail/pickup/pickup-transport.ts';
-import { describeSmtpRelay, parseSmtpUrl } from './mail/smtp/smtp-url.ts';
+import { parseSmtpUrl } from './mail/smtp/smtp-url.ts';
+import { redactUrl } from './lib/redact-url.ts';
 import { Limits, limitKeySecret, limitSettings } from './operations/limits.ts';
 import { NO_METRICS, type Metrics } from './observability/metrics.ts';
 import type { Logger, Services } from './operations/services.ts';
@@ -132,22 +133,17 @@ async function checkServerKeyBinding(store: PinStore, secret: ServerKeyring, fil
 async function openMailTransport(config: Config): Promise<MailTransport> {
   if (config.smtpUrl === undefined) return new PickupTransport(config.pickupDir);
   const { SmtpTransport } = await import('./mail/smtp/smtp-transport.ts');
-  try {
-    return new SmtpTransport({
-      relay: parseSmtpUrl(config.smtpUrl),
-      ...(config.smtpCaFile ? { caFile: config.smtpCaFile } : {}),
-      timeoutMs: config.mailTimeoutMs,
-    });
-  } catch (error) {
-    if (!(error instanceof TypeError) || error instanceof ConfigError) throw error;
-    const setting = error.message.startsWith('UMPIN_SMTP_CA_FILE') ? 'UMPIN_SMTP_CA_FILE' : 'UMPIN_SMTP_URL';
-    throw new ConfigError(setting, error.message.replace(/^UMPIN_SMTP_(URL|CA_FILE):?\s*/, ''));
-  }
+  // parseSmtpUrl and the CA file's reader throw ConfigErrors naming their settings themselves.
+  return new SmtpTransport({
+    relay: parseSmtpUrl(config.smtpUrl),
+    ...(config.smtpCaFile ? { caFile: config.smtpCaFile } : {}),
+    timeoutMs: config.mailTimeoutMs,
+  });
 }
 
 /** Where mail goes, without secrets, for the start-up log line. */
 export function describeMail(config: Config): string {
-  return config.smtpUrl === undefined ? `pickup directory ${config.pickupDir}` : `SMTP relay ${describeSmtpRelay(parseSmtpUrl(config.smtpUrl))}`;
+  return config.smtpUrl === undefined ? `pickup directory ${config.pickupDir}` : `SMTP relay ${redactUrl(config.smtpUrl)}`;
 }
 
 /**
@@ -159,9 +155,9 @@ export function describeMail(config: Config): string {
 async function openLimits(config: Config, pepper: Uint8Array, log: Logger): Promise<Limits> {
   const settings = limitSettings(config.limits);
   if (config.redisUrl === undefined) return new Limits(settings);
-  const { RedisCounters, RedisRateLimiter, describeRedisUrl, openRedisClient } = await import('./lib/redis-rate-limiter.ts');
+  const { RedisCounters, RedisRateLimiter, openRedisClient } = await import('./lib/redis-rate-limiter.ts');
   const client = openRedisClient(config.redisUrl);
-  const redis = describeRedisUrl(config.redisUrl);
+  const redis = redactUrl(config.redisUrl);
   const counters = new RedisCounters({
     client,
     keySecret: limitKeySecret(pepper),

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
-import { ConfigError, describeDatabase, loadConfig } from './config.ts';
+import { readFileSync } from 'node:fs';
+import { CONFIGURATION_DOC, readSettingsSection } from '../scripts/write-configuration-doc.ts';
+import { ConfigError, SETTINGS, describeDatabase, describeSettings, findNearestSetting, loadConfig } from './config.ts';
 
 const CWD = '/srv/umpin';
 
@@ -55,6 +57,7 @@ describe('loadConfig', () => {
       realm: 'umpin',
       logLevel: 'info',
       kdfConcurrency: availableParallelism(),
+      auditRetentionDays: 365,
       webIdleSeconds: 900,
       agi: undefined,
       pbxExtensionContexts: ['default'],
@@ -155,16 +158,18 @@ describe('loadConfig', () => {
 
     it('describes the database for logs without the password', () => {
       assert.equal(describeDatabase(loadConfig({ UMPIN_DATABASE_URL: 'postgres://umpin:s3cret@db:5432/umpin?sslmode=require' }, CWD).database), 'postgres://umpin@db:5432/umpin?sslmode=require');
+      assert.equal(describeDatabase(loadConfig({ UMPIN_DATABASE_URL: 'postgres://umpin@db.example:5432/umpin?password=s3cret&sslmode=require' }, CWD).database), 'postgres://umpin@db.example:5432/umpin?sslmode=require');
+      assert.equal(describeDatabase(loadConfig({ UMPIN_DATABASE_URL: 'postgres://umpin:p%2Fa%40s%23s%25@db/umpin?sslpassword=k3y' }, CWD).database), 'postgres://umpin@db/umpin');
       assert.equal(describeDatabase(loadConfig({}, CWD).database), '/srv/umpin/var/umpin.sqlite');
     });
 
     it('refuses a PostgreSQL URL it cannot read, and never shows the password', () => {
       const cases: Array<[string, RegExp]> = [
-        ['postgres://u:secret#pw@h/db', /"postgres:\/\/…@h\/db" is not a valid URL; use postgres:\/\/user:password@host:5432\/database \(a password with @ \/ : # \? or % percent-encoded\)\.$/],
-        ['postgres://u:secretpw@/db', /"postgres:\/\/…@\/db" is not a valid URL/],
+        ['postgres://u:secret#pw@h/db', /"postgres:\/\/u@h\/db" is not a valid URL; use postgres:\/\/user:password@host:5432\/database \(a password with @ \/ : # \? or % percent-encoded\)\.$/],
+        ['postgres://u:secretpw@/db', /"postgres:\/\/u@\/db" is not a valid URL/],
         ['postgres:///db', /"postgres:\/\/\/db" names no server; use postgres:\/\/user:password@host:5432\/database/],
         ['postgres:secretpw', /"postgres:secretpw" names no server/],
-        ['postgres://u:12/secretpw@h/db', /"postgres:\/\/…@h\/db" does not end in a database name; use postgres:\/\//],
+        ['postgres://u:12/secretpw@h/db', /"postgres:\/\/u@h\/db" does not end in a database name; use postgres:\/\//],
       ];
       for (const [url, message] of cases) {
         const error = assertRefused({ UMPIN_DATABASE_URL: url }, 'UMPIN_DATABASE_URL', message);
@@ -175,7 +180,7 @@ describe('loadConfig', () => {
     it('refuses other URLs, and hides credentials in them too', () => {
       assertRefused({ UMPIN_DATABASE_URL: 'mysql://x' }, 'UMPIN_DATABASE_URL', /"mysql:\/\/x" is not a database URL; use sqlite:<file> or postgres:\/\/user:password@host:5432\/database\.$/);
       for (const url of ['mysql://u:secretpw@h/db', 'mysql://u:se/cret@pw@h/db']) {
-        const error = assertRefused({ UMPIN_DATABASE_URL: url }, 'UMPIN_DATABASE_URL', /"mysql:\/\/…@h\/db" is not a database URL/);
+        const error = assertRefused({ UMPIN_DATABASE_URL: url }, 'UMPIN_DATABASE_URL', /"mysql:\/\/u@h\/db" is not a database URL/);
         assert.ok(!error.message.includes('cret'), error.message);
       }
     });
@@ -252,6 +257,64 @@ describe('loadConfig', () => {
     assertRefused({ UMPIN_AGI_LISTEN: '127.0.0.1:4573', UMPIN_AGI_ALLOW: ' , ' }, 'UMPIN_AGI_ALLOW', /names no address/);
     assertRefused({ UMPIN_AGI_LISTEN: '127.0.0.1:4573', UMPIN_AGI_READ_TIMEOUT_MS: '10' }, 'UMPIN_AGI_READ_TIMEOUT_MS', /from 1000 to 600000/);
     assertRefused({ UMPIN_PBX_EXTENSION_CONTEXTS: 'sales office' }, 'UMPIN_PBX_EXTENSION_CONTEXTS', /"sales office" is not a context or domain name/);
+  });
+});
+
+describe('UMPIN_* names', () => {
+  it('refuses a mistyped setting, naming the one meant, instead of quietly using the default', () => {
+    const cases: Array<[string, string]> = [
+      ['UMPIN_SMTP_ULR', 'UMPIN_SMTP_URL'], // two letters swapped: the report that started issue 13
+      ['UMPIN_SMPT_URL', 'UMPIN_SMTP_URL'],
+      ['UMPIN_DATADIR', 'UMPIN_DATA_DIR'],
+      ['UMPIN_LDAP_BIND_PASSWORD', 'UMPIN_LDAP_BIND_PASSWORD_FILE'],
+      ['UMPIN_LIMIT_FAILED_SIGNIN', 'UMPIN_LIMIT_FAILED_SIGNINS'],
+      ['umpin_smtp_url', 'UMPIN_SMTP_URL'],
+      ['UMPIN_AUDIT_RETENTION', 'UMPIN_AUDIT_RETENTION_DAYS'],
+    ];
+    for (const [typo, meant] of cases) {
+      const error = assertRefused({ UMPIN_SMTP_URL: 'smtp://relay.example.com', [typo]: 'smtp://relay:587' }, typo, /is not a setting/);
+      assert.equal(error.message, `${typo}: is not a setting umpin knows; did you mean ${meant}?`);
+    }
+  });
+
+  it('suggests nothing for a name near no setting, and points at the list', () => {
+    const error = assertRefused({ UMPIN_COLOUR: 'blue' }, 'UMPIN_COLOUR', /is not a setting/);
+    assert.equal(error.message, 'UMPIN_COLOUR: is not a setting umpin knows; run "umpin serve --help" for the list of settings.');
+    assert.equal(findNearestSetting('UMPIN_WEBHOOK_SECRET'), undefined);
+  });
+
+  it('refuses an unknown name even with an empty value, and checks names before any value', () => {
+    assertRefused({ UMPIN_SMTP_ULR: '' }, 'UMPIN_SMTP_ULR', /did you mean UMPIN_SMTP_URL\?$/);
+    assertRefused({ UMPIN_BODY_LIMIT: '12kb', UMPIN_SMTP_ULR: 'x' }, 'UMPIN_SMTP_ULR', /did you mean UMPIN_SMTP_URL\?$/);
+  });
+
+  it('lets through the variables of the project\'s own tools and anything not UMPIN_*', () => {
+    const tools = { UMPIN_REQUIRE_PEERS: '1', UMPIN_TEST_ENGINES: 'sqlite', UMPIN_FUZZ_SEED: '7', UMPIN_BENCH_RUNS: '1', UMPIN_BIN: '/x', PATH: '/bin', UMPINX: 'y' };
+    assert.deepEqual(loadConfig(tools, CWD), loadConfig({}, CWD));
+  });
+});
+
+describe('SETTINGS', () => {
+  it('knows every setting loadConfig reads, and each row states a default and help', () => {
+    for (const [name, row] of Object.entries(SETTINGS)) {
+      assert.match(name, /^UMPIN_[A-Z0-9_]+$/);
+      assert.ok(row.default.length > 0 && row.help.length > 0, name);
+      assert.equal(findNearestSetting(name), name, `${name} is its own nearest name`);
+    }
+  });
+
+  it('shows each whole-number range once, from the row that enforces it', () => {
+    const line = describeSettings().split('\n').find((l) => l.includes('UMPIN_BODY_LIMIT'));
+    assert.equal(line?.trim().replace(/\s+/g, ' '), 'UMPIN_BODY_LIMIT largest request body in bytes (1024–10485760) (default 65536)');
+    assertRefused({ UMPIN_BODY_LIMIT: '1023' }, 'UMPIN_BODY_LIMIT', /"1023" must be a whole number from 1024 to 10485760\.$/);
+    assert.equal(loadConfig({ UMPIN_AUDIT_RETENTION_DAYS: '0' }, CWD).auditRetentionDays, 0);
+    assertRefused({ UMPIN_AUDIT_RETENTION_DAYS: '-1' }, 'UMPIN_AUDIT_RETENTION_DAYS', /from 0 to 36500/);
+  });
+
+  it('agrees with docs/configuration.md (node --import tsx scripts/write-configuration-doc.ts rewrites its table)', () => {
+    const doc = readFileSync(CONFIGURATION_DOC, 'utf8');
+    for (const name of Object.keys(SETTINGS)) assert.ok(doc.includes(`| \`${name}\` |`), `docs/configuration.md lists ${name}`);
+    assert.equal(readSettingsSection(doc), describeSettings('markdown'));
   });
 });
 

@@ -1,19 +1,24 @@
 /**
  * Configuration from UMPIN_* environment variables, validated once into a
  * frozen object. A bad value stops the start with a message that names the
- * setting (STYLE 4: misconfiguration is a TypeError, not a fault).
+ * setting (STYLE 4: misconfiguration is a TypeError, not a fault), and so
+ * does an UMPIN_* variable that is no setting (a typo would otherwise leave
+ * its setting at the default without a word).
+ *
+ * SETTINGS is the one source of each setting's name, default, range, parsing
+ * and help: `umpin serve --help` and docs/configuration.md are written from
+ * it, and loadConfig reads through it. Hand-written rather than a schema
+ * library (zod, envalid): the messages are the product (they name the
+ * setting, suggest a fix and never echo a password), and a library would need
+ * a custom message for nearly every field.
  */
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from './errors.ts';
+import { redactUrl } from './lib/redact-url.ts';
 
-export class ConfigError extends TypeError {
-  readonly setting: string;
-  constructor(setting: string, message: string) {
-    super(`${setting}: ${message}`);
-    this.setting = setting;
-  }
-}
+export { ConfigError };
 
 export interface Config {
   readonly listen: { readonly host: string; readonly port: number };
@@ -66,6 +71,8 @@ export interface Config {
   readonly realm: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly kdfConcurrency: number;
+  /** Audit events older than this are deleted by the running service; 0 keeps them for ever (docs/audit.md). */
+  readonly auditRetentionDays: number;
   /** A self-service session unused this long ends (src/web/). */
   readonly webIdleSeconds: number;
   /** The FastAGI listener for Asterisk (src/agi/); absent unless UMPIN_AGI_LISTEN is set. */
@@ -98,116 +105,254 @@ export interface LdapConfig {
   readonly timeoutMs: number;
 }
 
-/** Each setting, its default and meaning: the README's configuration table is written from this. */
+/** What a setting's value is resolved against. */
+export interface SettingContext {
+  readonly cwd: string;
+  readonly dataDir: string;
+}
+
+/**
+ * One row of SETTINGS. `read` turns the trimmed value (undefined when unset or blank) into the
+ * Config's type, applying the default, and throws a ConfigError naming the setting on a bad value.
+ * A row without `read` yields the raw text (or undefined): the old two-field shape, still accepted
+ * so a new row can be added first and given a builder (integer, flag, …) after.
+ */
+export interface SettingRow<T = unknown> {
+  /** The default as `umpin serve --help` and docs/configuration.md show it. */
+  readonly default: string;
+  readonly help: string;
+  readonly read?: SettingReader<T>;
+}
+
+type SettingReader<T> = (raw: string | undefined, name: string, context: SettingContext) => T;
+
+/** A row made by a builder below: it always reads. */
+interface Setting<T> extends SettingRow<T> {
+  readonly read: SettingReader<T>;
+}
+
+/** A whole number in [min, max]; the default and range are written once, here, and shown in the help. */
+function integer(fallback: number | { shown: string; value: () => number }, min: number, max: number, help: string): Setting<number> {
+  const shown = typeof fallback === 'number' ? String(fallback) : fallback.shown;
+  return {
+    default: shown,
+    help: `${help} (${min}–${max})`,
+    read: (raw, name) => parseInteger(name, raw ?? String(typeof fallback === 'number' ? fallback : fallback.value()), min, max),
+  };
+}
+
+function flag(fallback: boolean, help: string): Setting<boolean> {
+  return { default: String(fallback), help, read: (raw, name) => parseBoolean(name, raw ?? String(fallback)) };
+}
+
+/** Text with a default, checked by `parse`. */
+function text<T>(fallback: string, help: string, parse: (raw: string, name: string) => T): Setting<T> {
+  return { default: fallback, help, read: (raw, name) => parse(raw ?? fallback, name) };
+}
+
+/** Absent unless set; `shown` says what happens then. */
+function optional<T>(shown: string, help: string, parse: (raw: string, name: string, context: SettingContext) => T): Setting<T | undefined> {
+  return { default: shown, help, read: (raw, name, context) => (raw === undefined ? undefined : parse(raw, name, context)) };
+}
+
+const asText = (raw: string): string => raw;
+
+/** A file or directory, relative to the working directory; `fallback` is relative to the data directory. */
+function inDataDir(fallback: string, help: string): Setting<string> {
+  return { default: `<data dir>/${fallback}`, help, read: (raw, _name, { cwd, dataDir }) => resolve(cwd, raw ?? resolve(dataDir, fallback)) };
+}
+
+const path = (raw: string, _name: string, context: SettingContext): string => resolve(context.cwd, raw);
+
+const DEFAULT_DATABASE_FILE = 'umpin.sqlite';
+
+/** Each setting, its default, range and meaning, in the order `umpin serve --help` lists them. */
 export const SETTINGS = {
-  UMPIN_LISTEN: { default: '127.0.0.1:8080', help: 'host:port to serve on ([::1]:8080 for IPv6)' },
-  UMPIN_DATA_DIR: { default: './var', help: 'where the embedded state lives' },
-  UMPIN_DATABASE_URL: { default: 'sqlite:<data dir>/umpin.sqlite', help: 'the database; sqlite:<file> or postgres://user:password@host:5432/database' },
-  UMPIN_SECRET_FILE: { default: '<data dir>/secret.key', help: 'server secret (argon2 pepper, mail key); created 0600 on first start' },
-  UMPIN_PICKUP_DIR: { default: '<data dir>/pickup', help: 'where PIN mails are written as .eml files' },
-  UMPIN_PUBLIC_URL: { default: '(from the request)', help: 'scheme://host[:port] clients reach the service at; used in the WSDL' },
-  UMPIN_AUTODISCOVER: { default: 'true', help: 'false: do not answer POST /autodiscover/autodiscover.xml (UMUrl for Outlook)' },
-  UMPIN_BODY_LIMIT: { default: '65536', help: 'largest request body in bytes (1024–10485760)' },
-  UMPIN_MAIL_FROM: { default: 'Voice Mail <voicemail@localhost>', help: 'From: of PIN mails (display name and address)' },
-  UMPIN_MAIL_REPLY_TO: { default: '(none)', help: 'Reply-To: of PIN mails, e.g. the help desk' },
-  UMPIN_SMTP_URL: { default: '(none: pickup directory)', help: 'smtp://user:pass@host:587 (STARTTLS required), smtps://host:465, ?tls=off for a loopback relay' },
-  UMPIN_SMTP_CA_FILE: { default: '(system CAs)', help: "PEM file of CAs to trust for the relay's certificate, besides the system's" },
-  UMPIN_MAIL_TEMPLATE_DIR: { default: '(built-in)', help: 'a directory of mail templates that override the built-in ones' },
-  UMPIN_VOICE_ACCESS_NUMBER: { default: '(none)', help: 'the number users call for voice mail, named in PIN mails' },
-  UMPIN_MAIL_TIMEOUT_MS: { default: '15000', help: 'how long a mail hand-off may take before the reset fails (100–300000)' },
-  UMPIN_OUTBOX_RETRY_MS: { default: '30000', help: 'first retry of a queued PIN mail after this long, doubling up to an hour (100–3600000)' },
-  UMPIN_OUTBOX_GIVE_UP_MINUTES: { default: '1440', help: 'a queued PIN mail not delivered within this is given up; the old PIN stays (1–43200)' },
-  UMPIN_OUTBOX_INTERVAL_MS: { default: '5000', help: 'how often the outbox worker looks for due mail (100–600000)' },
-  UMPIN_LIMIT_REQUESTS_PER_MINUTE: { default: '120', help: 'SOAP requests per client address per minute, before any password work' },
-  UMPIN_LIMIT_FAILED_SIGNINS: { default: '10', help: 'failed sign-ins per login and address per 15 minutes' },
-  UMPIN_LIMIT_RESETS_PER_HOUR: { default: '20', help: 'ResetPIN calls per login per hour' },
-  UMPIN_LIMIT_PHONE_FAILURES: { default: '5', help: 'wrong phone PINs per mailbox and PBX address per 15 minutes (more are refused, not counted)' },
-  UMPIN_LIMIT_AUTO_RESETS_PER_HOUR: { default: '3', help: 'automatic-reset mails per mailbox per hour' },
-  UMPIN_LIMIT_IPV6_PREFIX: { default: '64', help: 'IPv6 client addresses count per network of this many bits in every limit (16–128)' },
-  UMPIN_LDAP_URL: { default: '(none: local users only)', help: 'ldap://host:389 or ldaps://host:636: also check sign-ins against this directory' },
-  UMPIN_LDAP_STARTTLS: { default: 'false', help: 'true: upgrade an ldap:// connection with StartTLS before any bind' },
-  UMPIN_LDAP_BIND_DN: { default: '(anonymous search)', help: 'the service account that looks up the user entry' },
-  UMPIN_LDAP_BIND_PASSWORD_FILE: { default: '(none)', help: "file holding the service account's password" },
-  UMPIN_LDAP_BASE_DN: { default: '(required with UMPIN_LDAP_URL)', help: 'where user entries are searched, e.g. ou=people,dc=example,dc=com' },
-  UMPIN_LDAP_LOGIN_ATTRIBUTE: { default: 'uid', help: 'the attribute a login is matched to: uid, userPrincipalName or sAMAccountName' },
-  UMPIN_LDAP_MAIL_ATTRIBUTE: { default: 'mail', help: "the attribute holding the user's mail address" },
-  UMPIN_LDAP_EXTENSION_ATTRIBUTE: { default: 'telephoneNumber', help: "the attribute holding the user's extension" },
-  UMPIN_LDAP_CA_FILE: { default: '(system CAs)', help: "PEM file of CAs to trust for the directory's certificate" },
-  UMPIN_LDAP_TIMEOUT_MS: { default: '5000', help: 'how long a directory may take to answer before sign-in fails (100–60000)' },
-  UMPIN_REDIS_URL: { default: '(none: limits per instance)', help: 'redis://host:6379: instances share their abuse-limit counters here' },
-  UMPIN_TLS_CERT: { default: '(none: plain HTTP)', help: 'PEM certificate chain to serve HTTPS with (needs UMPIN_TLS_KEY)' },
-  UMPIN_TLS_KEY: { default: '(none)', help: 'PEM private key for UMPIN_TLS_CERT' },
-  UMPIN_ALLOW_PLAIN_HTTP_AUTH: { default: 'false', help: 'true: accept passwords over plain HTTP from non-loopback peers (only behind a TLS proxy)' },
-  UMPIN_HSTS_MAX_AGE: { default: '31536000', help: 'Strict-Transport-Security max-age in seconds on HTTPS answers; 0 sends none' },
-  UMPIN_TRUSTED_PROXIES: { default: '(none)', help: 'comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed' },
-  UMPIN_HEADERS_TIMEOUT_MS: { default: '10000', help: 'a client must send its request headers within this (1000–120000)' },
-  UMPIN_REQUEST_TIMEOUT_MS: { default: '30000', help: 'a client must send its whole request within this (1000–300000)' },
-  UMPIN_REALM: { default: 'umpin', help: 'the HTTP Basic realm' },
-  UMPIN_LOG_LEVEL: { default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
-  UMPIN_KDF_CONCURRENCY: { default: '(number of cores)', help: 'argon2 hashes computed at once' },
-  UMPIN_WEB_IDLE_SECONDS: { default: '900', help: 'a self-service (/my/) session unused this long ends (10–86400; 900 = 15 minutes)' },
-  UMPIN_AGI_LISTEN: { default: '(none: no FastAGI)', help: 'host:port of the FastAGI listener for Asterisk, usually 127.0.0.1:4573 (docs/pbx.md)' },
-  UMPIN_AGI_ALLOW: { default: '127.0.0.1,::1', help: 'comma-separated addresses or CIDRs of the Asterisk servers allowed to connect to the FastAGI listener' },
-  UMPIN_AGI_READ_TIMEOUT_MS: { default: '60000', help: 'each line Asterisk owes the FastAGI listener (a reply, the caller typing) must arrive within this (1000–600000)' },
-  UMPIN_PBX_EXTENSION_CONTEXTS: { default: 'default', help: "comma-separated PBX contexts/domains whose mailbox numbers are umpin extensions; * for any (docs/pbx.md)" },
-} as const;
+  UMPIN_LISTEN: text('127.0.0.1:8080', 'host:port to serve on ([::1]:8080 for IPv6)', parseListen),
+  UMPIN_DATA_DIR: { default: './var', help: 'where the embedded state lives', read: (raw: string | undefined, _name: string, { cwd }: SettingContext) => resolve(cwd, raw ?? './var') },
+  UMPIN_DATABASE_URL: {
+    default: `sqlite:<data dir>/${DEFAULT_DATABASE_FILE}`,
+    help: 'the database; sqlite:<file> or postgres://user:password@host:5432/database',
+    read: (raw: string | undefined, _name: string, context: SettingContext) => Object.freeze(parseDatabaseUrl(raw, context)),
+  },
+  UMPIN_SECRET_FILE: inDataDir('secret.key', 'server secret (argon2 pepper, mail key); created 0600 on first start'),
+  UMPIN_PICKUP_DIR: inDataDir('pickup', 'where PIN mails are written as .eml files'),
+  UMPIN_PUBLIC_URL: optional('(from the request)', 'scheme://host[:port] clients reach the service at; used in the WSDL', parsePublicUrl),
+  UMPIN_AUTODISCOVER: flag(true, 'false: do not answer POST /autodiscover/autodiscover.xml (UMUrl for Outlook)'),
+  UMPIN_BODY_LIMIT: integer(65536, 1024, 10 * 1024 * 1024, 'largest request body in bytes'),
+  UMPIN_MAIL_FROM: text('Voice Mail <voicemail@localhost>', 'From: of PIN mails (display name and address)', parseMailFrom),
+  UMPIN_MAIL_REPLY_TO: optional('(none)', 'Reply-To: of PIN mails, e.g. the help desk', parseMailFrom),
+  UMPIN_SMTP_URL: optional('(none: pickup directory)', 'smtp://user:pass@host:587 (STARTTLS required), smtps://host:465, ?tls=off for a loopback relay', asText),
+  UMPIN_SMTP_CA_FILE: optional('(system CAs)', "PEM file of CAs to trust for the relay's certificate, besides the system's", path),
+  UMPIN_MAIL_TEMPLATE_DIR: optional('(built-in)', 'a directory of mail templates that override the built-in ones', path),
+  UMPIN_VOICE_ACCESS_NUMBER: optional('(none)', 'the number users call for voice mail, named in PIN mails', parseAccessNumber),
+  UMPIN_MAIL_TIMEOUT_MS: integer(15000, 100, 300_000, 'how long a mail hand-off may take before the reset fails'),
+  UMPIN_OUTBOX_RETRY_MS: integer(30000, 100, 3_600_000, 'first retry of a queued PIN mail after this long, doubling up to an hour'),
+  UMPIN_OUTBOX_GIVE_UP_MINUTES: integer(1440, 1, 43_200, 'a queued PIN mail not delivered within this is given up; the old PIN stays'),
+  UMPIN_OUTBOX_INTERVAL_MS: integer(5000, 100, 600_000, 'how often the outbox worker looks for due mail'),
+  UMPIN_LIMIT_REQUESTS_PER_MINUTE: integer(120, 1, 10_000_000, 'SOAP requests per client address per minute, before any password work'),
+  UMPIN_LIMIT_FAILED_SIGNINS: integer(10, 1, 1_000_000, 'failed sign-ins per login and address per 15 minutes'),
+  UMPIN_LIMIT_RESETS_PER_HOUR: integer(20, 1, 1_000_000, 'ResetPIN calls per login per hour'),
+  UMPIN_LIMIT_PHONE_FAILURES: integer(5, 1, 1_000_000, 'wrong phone PINs per mailbox and PBX address per 15 minutes (more are refused, not counted)'),
+  UMPIN_LIMIT_AUTO_RESETS_PER_HOUR: integer(3, 1, 1_000, 'automatic-reset mails per mailbox per hour'),
+  UMPIN_LIMIT_IPV6_PREFIX: integer(64, 16, 128, 'IPv6 client addresses count per network of this many bits in every limit'),
+  UMPIN_LDAP_URL: optional('(none: local users only)', 'ldap://host:389 or ldaps://host:636: also check sign-ins against this directory', parseLdapUrl),
+  UMPIN_LDAP_STARTTLS: flag(false, 'true: upgrade an ldap:// connection with StartTLS before any bind'),
+  UMPIN_LDAP_BIND_DN: optional('(anonymous search)', 'the service account that looks up the user entry', asText),
+  UMPIN_LDAP_BIND_PASSWORD_FILE: optional('(none)', "file holding the service account's password", path),
+  UMPIN_LDAP_BASE_DN: optional('(required with UMPIN_LDAP_URL)', 'where user entries are searched, e.g. ou=people,dc=example,dc=com', asText),
+  UMPIN_LDAP_LOGIN_ATTRIBUTE: text('uid', 'the attribute a login is matched to: uid, userPrincipalName or sAMAccountName', parseAttributeName),
+  UMPIN_LDAP_MAIL_ATTRIBUTE: text('mail', "the attribute holding the user's mail address", parseAttributeName),
+  UMPIN_LDAP_EXTENSION_ATTRIBUTE: text('telephoneNumber', "the attribute holding the user's extension", parseAttributeName),
+  UMPIN_LDAP_CA_FILE: optional('(system CAs)', "PEM file of CAs to trust for the directory's certificate", path),
+  UMPIN_LDAP_TIMEOUT_MS: integer(5000, 100, 60_000, 'how long a directory may take to answer before sign-in fails'),
+  UMPIN_REDIS_URL: optional('(none: limits per instance)', 'redis://host:6379: instances share their abuse-limit counters here', parseRedisUrl),
+  UMPIN_TLS_CERT: optional('(none: plain HTTP)', 'PEM certificate chain to serve HTTPS with (needs UMPIN_TLS_KEY)', path),
+  UMPIN_TLS_KEY: optional('(none)', 'PEM private key for UMPIN_TLS_CERT', path),
+  UMPIN_ALLOW_PLAIN_HTTP_AUTH: flag(false, 'true: accept passwords over plain HTTP from non-loopback peers (only behind a TLS proxy)'),
+  UMPIN_HSTS_MAX_AGE: integer(31536000, 0, 63_072_000, 'Strict-Transport-Security max-age in seconds on HTTPS answers; 0 sends none'),
+  UMPIN_TRUSTED_PROXIES: optional('(none)', 'comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed', parseTrustedProxies),
+  UMPIN_HEADERS_TIMEOUT_MS: integer(10000, 1000, 120_000, 'a client must send its request headers within this'),
+  UMPIN_REQUEST_TIMEOUT_MS: integer(30000, 1000, 300_000, 'a client must send its whole request within this'),
+  UMPIN_REALM: text('umpin', 'the HTTP Basic realm', parseRealm),
+  UMPIN_LOG_LEVEL: text('info', 'fatal, error, warn, info, debug, trace or silent', parseLogLevel),
+  UMPIN_KDF_CONCURRENCY: integer({ shown: '(number of cores)', value: availableParallelism }, 1, 256, 'argon2 hashes computed at once'),
+  UMPIN_AGI_LISTEN: optional('(none: no FastAGI)', 'host:port of the FastAGI listener for Asterisk, usually 127.0.0.1:4573 (docs/pbx.md)', (raw, name) => parseListen(raw, name, '4573')),
+  UMPIN_AGI_ALLOW: text('127.0.0.1,::1', 'comma-separated addresses or CIDRs of the Asterisk servers allowed to connect to the FastAGI listener', parseAddressList),
+  UMPIN_AGI_READ_TIMEOUT_MS: integer(60000, 1000, 600_000, 'each line Asterisk owes the FastAGI listener (a reply, the caller typing) must arrive within this'),
+  UMPIN_PBX_EXTENSION_CONTEXTS: text('default', 'comma-separated PBX contexts/domains whose mailbox numbers are umpin extensions; * for any (docs/pbx.md)', parseNameList),
+  UMPIN_WEB_IDLE_SECONDS: integer(900, 10, 86_400, 'a self-service (/my/) session unused this long ends, in seconds (900 = 15 minutes)'),
+  UMPIN_AUDIT_RETENTION_DAYS: integer(365, 0, 36_500, 'audit events older than this many days are deleted by the running service, hourly; 0 keeps them for ever'),
+} as const satisfies Record<`UMPIN_${string}`, SettingRow>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** What loadConfig reads a setting as: its row's `read` result, or the raw text for a row without one. */
+type SettingValue<K extends SettingName> = (typeof SETTINGS)[K] extends { read: (...args: never[]) => infer T } ? T : string | undefined;
+
+/**
+ * UMPIN_* variables that tests, the bench and CI scripts read, not the service. They are passed down
+ * to the processes those tools start, so they must not stop a start.
+ */
+const TOOLING_VARIABLES = /^UMPIN_(?:TEST_|FUZZ_|BENCH_|REQUIRE_)|^UMPIN_BIN$/;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
-  const value = (name: keyof typeof SETTINGS) => {
+  checkSettingNames(env);
+  const value = (name: SettingName): string | undefined => {
     const raw = env[name];
     return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
   };
-  const dataDir = resolve(cwd, value('UMPIN_DATA_DIR') ?? './var');
-  const inData = (name: keyof typeof SETTINGS, fallback: string) => resolve(cwd, value(name) ?? resolve(dataDir, fallback));
-  const optional = <T>(name: keyof typeof SETTINGS, parse: (raw: string) => T): T | undefined => {
-    const raw = value(name);
-    return raw === undefined ? undefined : parse(raw);
+  const read = <K extends SettingName>(name: K, context: SettingContext): SettingValue<K> => {
+    const row: SettingRow = SETTINGS[name];
+    return (row.read ? row.read(value(name), name, context) : value(name)) as SettingValue<K>;
   };
+  const dataDir = read('UMPIN_DATA_DIR', { cwd, dataDir: cwd });
+  const context = { cwd, dataDir };
+  const setting = <K extends SettingName>(name: K): SettingValue<K> => read(name, context);
 
   return Object.freeze({
-    listen: Object.freeze(parseListen(value('UMPIN_LISTEN') ?? SETTINGS.UMPIN_LISTEN.default)),
+    listen: Object.freeze(setting('UMPIN_LISTEN')),
     dataDir,
-    database: Object.freeze(parseDatabaseUrl(value('UMPIN_DATABASE_URL'), dataDir, cwd)),
-    secretFile: inData('UMPIN_SECRET_FILE', 'secret.key'),
-    pickupDir: inData('UMPIN_PICKUP_DIR', 'pickup'),
-    publicUrl: parsePublicUrl(value('UMPIN_PUBLIC_URL')),
-    autodiscover: parseBoolean('UMPIN_AUTODISCOVER', value('UMPIN_AUTODISCOVER') ?? 'true'),
-    bodyLimit: parseInteger('UMPIN_BODY_LIMIT', value('UMPIN_BODY_LIMIT') ?? '65536', 1024, 10 * 1024 * 1024),
-    mailFrom: parseMailFrom(value('UMPIN_MAIL_FROM') ?? SETTINGS.UMPIN_MAIL_FROM.default),
-    mailReplyTo: optional('UMPIN_MAIL_REPLY_TO', (raw) => parseMailFrom(raw, 'UMPIN_MAIL_REPLY_TO')),
-    smtpUrl: value('UMPIN_SMTP_URL'),
-    smtpCaFile: optional('UMPIN_SMTP_CA_FILE', (raw) => resolve(cwd, raw)),
-    mailTemplateDir: optional('UMPIN_MAIL_TEMPLATE_DIR', (raw) => resolve(cwd, raw)),
-    voiceAccessNumber: optional('UMPIN_VOICE_ACCESS_NUMBER', parseAccessNumber),
-    mailTimeoutMs: parseInteger('UMPIN_MAIL_TIMEOUT_MS', value('UMPIN_MAIL_TIMEOUT_MS') ?? '15000', 100, 300_000),
-    outboxRetryMs: parseInteger('UMPIN_OUTBOX_RETRY_MS', value('UMPIN_OUTBOX_RETRY_MS') ?? '30000', 100, 3_600_000),
-    outboxGiveUpMinutes: parseInteger('UMPIN_OUTBOX_GIVE_UP_MINUTES', value('UMPIN_OUTBOX_GIVE_UP_MINUTES') ?? '1440', 1, 43_200),
-    outboxIntervalMs: parseInteger('UMPIN_OUTBOX_INTERVAL_MS', value('UMPIN_OUTBOX_INTERVAL_MS') ?? '5000', 100, 600_000),
+    database: setting('UMPIN_DATABASE_URL'),
+    secretFile: setting('UMPIN_SECRET_FILE'),
+    pickupDir: setting('UMPIN_PICKUP_DIR'),
+    publicUrl: setting('UMPIN_PUBLIC_URL'),
+    autodiscover: setting('UMPIN_AUTODISCOVER'),
+    bodyLimit: setting('UMPIN_BODY_LIMIT'),
+    mailFrom: setting('UMPIN_MAIL_FROM'),
+    mailReplyTo: setting('UMPIN_MAIL_REPLY_TO'),
+    smtpUrl: setting('UMPIN_SMTP_URL'),
+    smtpCaFile: setting('UMPIN_SMTP_CA_FILE'),
+    mailTemplateDir: setting('UMPIN_MAIL_TEMPLATE_DIR'),
+    voiceAccessNumber: setting('UMPIN_VOICE_ACCESS_NUMBER'),
+    mailTimeoutMs: setting('UMPIN_MAIL_TIMEOUT_MS'),
+    outboxRetryMs: setting('UMPIN_OUTBOX_RETRY_MS'),
+    outboxGiveUpMinutes: setting('UMPIN_OUTBOX_GIVE_UP_MINUTES'),
+    outboxIntervalMs: setting('UMPIN_OUTBOX_INTERVAL_MS'),
     limits: Object.freeze({
-      requestsPerAddressPerMinute: parseInteger('UMPIN_LIMIT_REQUESTS_PER_MINUTE', value('UMPIN_LIMIT_REQUESTS_PER_MINUTE') ?? '120', 1, 10_000_000),
-      failedSignInsPer15Minutes: parseInteger('UMPIN_LIMIT_FAILED_SIGNINS', value('UMPIN_LIMIT_FAILED_SIGNINS') ?? '10', 1, 1_000_000),
-      resetsPerLoginPerHour: parseInteger('UMPIN_LIMIT_RESETS_PER_HOUR', value('UMPIN_LIMIT_RESETS_PER_HOUR') ?? '20', 1, 1_000_000),
-      phoneFailuresPerSourcePer15Minutes: parseInteger('UMPIN_LIMIT_PHONE_FAILURES', value('UMPIN_LIMIT_PHONE_FAILURES') ?? '5', 1, 1_000_000),
-      autoResetsPerMailboxPerHour: parseInteger('UMPIN_LIMIT_AUTO_RESETS_PER_HOUR', value('UMPIN_LIMIT_AUTO_RESETS_PER_HOUR') ?? '3', 1, 1_000),
-      ipv6PrefixLength: parseInteger('UMPIN_LIMIT_IPV6_PREFIX', value('UMPIN_LIMIT_IPV6_PREFIX') ?? '64', 16, 128),
+      requestsPerAddressPerMinute: setting('UMPIN_LIMIT_REQUESTS_PER_MINUTE'),
+      failedSignInsPer15Minutes: setting('UMPIN_LIMIT_FAILED_SIGNINS'),
+      resetsPerLoginPerHour: setting('UMPIN_LIMIT_RESETS_PER_HOUR'),
+      phoneFailuresPerSourcePer15Minutes: setting('UMPIN_LIMIT_PHONE_FAILURES'),
+      autoResetsPerMailboxPerHour: setting('UMPIN_LIMIT_AUTO_RESETS_PER_HOUR'),
+      ipv6PrefixLength: setting('UMPIN_LIMIT_IPV6_PREFIX'),
     }),
-    ldap: parseLdap(value, cwd),
-    redisUrl: optional('UMPIN_REDIS_URL', parseRedisUrl),
-    tls: parseTls(value('UMPIN_TLS_CERT'), value('UMPIN_TLS_KEY'), cwd),
-    allowPlainHttpAuth: parseBoolean('UMPIN_ALLOW_PLAIN_HTTP_AUTH', value('UMPIN_ALLOW_PLAIN_HTTP_AUTH') ?? 'false'),
-    hstsMaxAgeSeconds: parseInteger('UMPIN_HSTS_MAX_AGE', value('UMPIN_HSTS_MAX_AGE') ?? '31536000', 0, 63_072_000),
-    trustedProxies: Object.freeze(parseTrustedProxies(value('UMPIN_TRUSTED_PROXIES'))),
-    headersTimeoutMs: parseInteger('UMPIN_HEADERS_TIMEOUT_MS', value('UMPIN_HEADERS_TIMEOUT_MS') ?? '10000', 1000, 120_000),
-    requestTimeoutMs: parseInteger('UMPIN_REQUEST_TIMEOUT_MS', value('UMPIN_REQUEST_TIMEOUT_MS') ?? '30000', 1000, 300_000),
-    realm: parseRealm(value('UMPIN_REALM') ?? 'umpin'),
-    logLevel: parseLogLevel(value('UMPIN_LOG_LEVEL') ?? 'info'),
-    kdfConcurrency: parseInteger('UMPIN_KDF_CONCURRENCY', value('UMPIN_KDF_CONCURRENCY') ?? String(availableParallelism()), 1, 256),
-    webIdleSeconds: parseInteger('UMPIN_WEB_IDLE_SECONDS', value('UMPIN_WEB_IDLE_SECONDS') ?? '900', 10, 86_400),
-    agi: parseAgi(value),
-    pbxExtensionContexts: Object.freeze(parseNameList('UMPIN_PBX_EXTENSION_CONTEXTS', value('UMPIN_PBX_EXTENSION_CONTEXTS') ?? 'default')),
+    ldap: readLdap(setting, value),
+    redisUrl: setting('UMPIN_REDIS_URL'),
+    tls: pairTls(setting('UMPIN_TLS_CERT'), setting('UMPIN_TLS_KEY')),
+    allowPlainHttpAuth: setting('UMPIN_ALLOW_PLAIN_HTTP_AUTH'),
+    hstsMaxAgeSeconds: setting('UMPIN_HSTS_MAX_AGE'),
+    trustedProxies: Object.freeze(setting('UMPIN_TRUSTED_PROXIES') ?? []),
+    headersTimeoutMs: setting('UMPIN_HEADERS_TIMEOUT_MS'),
+    requestTimeoutMs: setting('UMPIN_REQUEST_TIMEOUT_MS'),
+    realm: setting('UMPIN_REALM'),
+    logLevel: setting('UMPIN_LOG_LEVEL'),
+    kdfConcurrency: setting('UMPIN_KDF_CONCURRENCY'),
+    auditRetentionDays: setting('UMPIN_AUDIT_RETENTION_DAYS'),
+    webIdleSeconds: setting('UMPIN_WEB_IDLE_SECONDS'),
+    agi: readAgi(setting, value),
+    pbxExtensionContexts: Object.freeze(setting('UMPIN_PBX_EXTENSION_CONTEXTS')),
   });
+}
+
+/** Every UMPIN_* variable must be a setting (or a tool's); a typo is refused with the nearest name. */
+function checkSettingNames(env: Env): void {
+  for (const [name, raw] of Object.entries(env)) {
+    // umpin_smtp_url is a typo too: Linux keeps the case, and umpin reads only the upper-case name.
+    if (raw === undefined || !name.toUpperCase().startsWith('UMPIN_') || Object.hasOwn(SETTINGS, name) || TOOLING_VARIABLES.test(name)) continue;
+    const nearest = findNearestSetting(name);
+    throw new ConfigError(name, `is not a setting umpin knows; ${nearest === undefined ? 'run "umpin serve --help" for the list of settings.' : `did you mean ${nearest}?`}`);
+  }
+}
+
+/** The setting whose name is fewest edits away, if it is near enough to be the one meant. */
+export function findNearestSetting(name: string): SettingName | undefined {
+  const wanted = name.toUpperCase();
+  let best: { name: SettingName; distance: number } | undefined;
+  for (const candidate of Object.keys(SETTINGS) as SettingName[]) {
+    // A name cut short or run on (UMPIN_LDAP_BIND_PASSWORD for …_FILE) is as near as a typo.
+    const [shorter, longer] = wanted.length < candidate.length ? [wanted, candidate] : [candidate, wanted];
+    const distance = shorter.length >= 'UMPIN_'.length + 4 && longer.startsWith(shorter) ? 1 : editDistance(wanted, candidate);
+    if (best === undefined || distance < best.distance) best = { name: candidate, distance };
+  }
+  // A third of the part after UMPIN_ (at least 2) catches typos and transpositions, not other words.
+  const allowed = Math.max(2, Math.floor((wanted.length - 'UMPIN_'.length) / 3));
+  return best !== undefined && best.distance <= allowed ? best.name : undefined;
+}
+
+/**
+ * Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
+ * neighbours (ULR for URL) each count one. Fifty short names: no library needed.
+ */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      const row = rows[i] as number[];
+      const above = rows[i - 1] as number[];
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min((above[j] as number) + 1, (row[j - 1] as number) + 1, (above[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, ((rows[i - 2] as number[])[j - 2] as number) + 1);
+      row[j] = best;
+    }
+  }
+  return (rows[a.length] as number[])[b.length] as number;
+}
+
+/**
+ * The settings as `umpin serve --help` lists them (text) and as docs/configuration.md holds them
+ * (markdown, between its settings markers; config.test.ts checks the file agrees).
+ */
+export function describeSettings(format: 'text' | 'markdown' = 'text'): string {
+  const rows: Array<[string, SettingRow]> = Object.entries(SETTINGS);
+  if (format === 'markdown') {
+    const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    return ['| Setting | Default | Meaning |', '|---|---|---|', ...rows.map(([name, row]) => `| \`${name}\` | \`${row.default.replace(/\|/g, '\\|')}\` | ${cell(row.help)} |`)].join('\n');
+  }
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return rows.map(([name, row]) => `  ${name.padEnd(width)}  ${row.help} (default ${row.default})`).join('\n');
 }
 
 function parseListen(raw: string, setting = 'UMPIN_LISTEN', examplePort = '8080'): Config['listen'] {
@@ -217,15 +362,15 @@ function parseListen(raw: string, setting = 'UMPIN_LISTEN', examplePort = '8080'
   return { host: match[1] ?? match[2] ?? '', port };
 }
 
-function parseDatabaseUrl(raw: string | undefined, dataDir: string, cwd: string): Config['database'] {
-  if (raw === undefined) return { engine: 'sqlite', file: resolve(dataDir, 'umpin.sqlite') };
+function parseDatabaseUrl(raw: string | undefined, { cwd, dataDir }: SettingContext): Config['database'] {
+  if (raw === undefined) return { engine: 'sqlite', file: resolve(dataDir, DEFAULT_DATABASE_FILE) };
   if (raw.startsWith('sqlite:')) {
     const path = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (path === '') throw new ConfigError('UMPIN_DATABASE_URL', 'sqlite: needs a file, e.g. sqlite:/var/lib/umpin/umpin.sqlite.');
     return { engine: 'sqlite', file: isAbsolute(path) ? path : resolve(cwd, path) };
   }
   if (/^postgres(ql)?:/.test(raw)) return { engine: 'postgres', url: checkPostgresUrl(raw) };
-  throw new ConfigError('UMPIN_DATABASE_URL', `"${withoutCredentials(raw)}" is not a database URL; use sqlite:<file> or postgres://user:password@host:5432/database.`);
+  throw new ConfigError('UMPIN_DATABASE_URL', `"${redactUrl(raw)}" is not a database URL; use sqlite:<file> or postgres://user:password@host:5432/database.`);
 }
 
 /** libpq's URL form; the driver reads the rest (sslmode, options, …). A refusal never shows the password. */
@@ -235,88 +380,85 @@ function checkPostgresUrl(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError('UMPIN_DATABASE_URL', `"${withoutCredentials(raw)}" is not a valid URL; ${example}.`);
+    throw new ConfigError('UMPIN_DATABASE_URL', `"${redactUrl(raw)}" is not a valid URL; ${example}.`);
   }
   if (!raw.includes('//') || (url.hostname === '' && !url.searchParams.has('host'))) {
-    throw new ConfigError('UMPIN_DATABASE_URL', `"${withoutCredentials(raw)}" names no server; ${example}.`);
+    throw new ConfigError('UMPIN_DATABASE_URL', `"${redactUrl(raw)}" names no server; ${example}.`);
   }
   // postgres://u:12/x@host/db parses as host "u", port 12 and database "x@host/db": a password cut short.
   if (/[/@]/.test(url.pathname.slice(1))) {
-    throw new ConfigError('UMPIN_DATABASE_URL', `"${withoutCredentials(raw)}" does not end in a database name; ${example}.`);
+    throw new ConfigError('UMPIN_DATABASE_URL', `"${redactUrl(raw)}" does not end in a database name; ${example}.`);
   }
   return raw;
 }
 
-/** Everything between `//` and the last `@` goes: a password may hold `/`, `:` or `@` itself. */
-function withoutCredentials(raw: string): string {
-  return raw.replace(/\/\/.*@/, '//…@');
-}
-
-/** Where the state lives, for logs: the SQLite file, or the PostgreSQL URL without its user and password. */
+/** Where the state lives, for logs and the CLI: the SQLite file, or the PostgreSQL URL without its secrets. */
 export function describeDatabase(database: Config['database']): string {
-  if (database.engine === 'sqlite') return database.file;
-  const url = new URL(database.url);
-  url.password = '';
-  return url.href;
+  return database.engine === 'sqlite' ? database.file : redactUrl(database.url);
 }
 
-type SettingValue = (name: keyof typeof SETTINGS) => string | undefined;
-
-function parseLdap(value: SettingValue, cwd: string): LdapConfig | undefined {
-  const url = value('UMPIN_LDAP_URL');
+/**
+ * The directory settings are read only with UMPIN_LDAP_URL; without it any of them set is a mistake
+ * (half a configuration would silently sign in local users only).
+ */
+function readLdap(setting: <K extends SettingName>(name: K) => SettingValue<K>, value: (name: SettingName) => string | undefined): LdapConfig | undefined {
+  const url = setting('UMPIN_LDAP_URL');
   if (url === undefined) {
-    const stray = (Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]).find((name) => name.startsWith('UMPIN_LDAP_') && value(name) !== undefined);
+    const stray = (Object.keys(SETTINGS) as SettingName[]).find((name) => name.startsWith('UMPIN_LDAP_') && value(name) !== undefined);
     if (stray) throw new ConfigError(stray, 'is set but UMPIN_LDAP_URL is not; set UMPIN_LDAP_URL=ldap://host:389 too, or remove it.');
     return undefined;
   }
-  if (!/^ldaps?:\/\/[^/\s]+\/?$/.test(url)) throw new ConfigError('UMPIN_LDAP_URL', `"${url}" is not ldap://host[:port] or ldaps://host[:port].`);
-  const startTls = parseBoolean('UMPIN_LDAP_STARTTLS', value('UMPIN_LDAP_STARTTLS') ?? 'false');
+  const startTls = setting('UMPIN_LDAP_STARTTLS');
   if (startTls && url.startsWith('ldaps:')) throw new ConfigError('UMPIN_LDAP_STARTTLS', 'ldaps:// is already TLS; StartTLS is for ldap:// only.');
-  const baseDn = value('UMPIN_LDAP_BASE_DN');
+  const baseDn = setting('UMPIN_LDAP_BASE_DN');
   if (baseDn === undefined) throw new ConfigError('UMPIN_LDAP_BASE_DN', 'is required with UMPIN_LDAP_URL, e.g. ou=people,dc=example,dc=com.');
-  const bindDn = value('UMPIN_LDAP_BIND_DN');
-  const bindPasswordFile = value('UMPIN_LDAP_BIND_PASSWORD_FILE');
+  const bindDn = setting('UMPIN_LDAP_BIND_DN');
+  const bindPasswordFile = setting('UMPIN_LDAP_BIND_PASSWORD_FILE');
   if ((bindDn === undefined) !== (bindPasswordFile === undefined)) {
     throw new ConfigError(bindDn === undefined ? 'UMPIN_LDAP_BIND_DN' : 'UMPIN_LDAP_BIND_PASSWORD_FILE', 'UMPIN_LDAP_BIND_DN and UMPIN_LDAP_BIND_PASSWORD_FILE go together; set both, or neither for an anonymous search.');
   }
-  const attribute = (name: keyof typeof SETTINGS, fallback: string) => {
-    const raw = value(name) ?? fallback;
-    if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(raw)) throw new ConfigError(name, `"${raw}" is not an attribute name such as uid or sAMAccountName.`);
-    return raw;
-  };
-  const caFile = value('UMPIN_LDAP_CA_FILE');
   return Object.freeze({
-    url: url.replace(/\/$/, ''),
+    url,
     startTls,
     bindDn,
-    bindPasswordFile: bindPasswordFile === undefined ? undefined : resolve(cwd, bindPasswordFile),
+    bindPasswordFile,
     baseDn,
-    loginAttribute: attribute('UMPIN_LDAP_LOGIN_ATTRIBUTE', 'uid'),
-    mailAttribute: attribute('UMPIN_LDAP_MAIL_ATTRIBUTE', 'mail'),
-    extensionAttribute: attribute('UMPIN_LDAP_EXTENSION_ATTRIBUTE', 'telephoneNumber'),
-    caFile: caFile === undefined ? undefined : resolve(cwd, caFile),
-    timeoutMs: parseInteger('UMPIN_LDAP_TIMEOUT_MS', value('UMPIN_LDAP_TIMEOUT_MS') ?? '5000', 100, 60_000),
+    loginAttribute: setting('UMPIN_LDAP_LOGIN_ATTRIBUTE'),
+    mailAttribute: setting('UMPIN_LDAP_MAIL_ATTRIBUTE'),
+    extensionAttribute: setting('UMPIN_LDAP_EXTENSION_ATTRIBUTE'),
+    caFile: setting('UMPIN_LDAP_CA_FILE'),
+    timeoutMs: setting('UMPIN_LDAP_TIMEOUT_MS'),
   });
 }
 
-function parseRedisUrl(raw: string): string {
-  if (!/^rediss?:\/\/\S+$/.test(raw)) throw new ConfigError('UMPIN_REDIS_URL', `"${withoutCredentials(raw)}" is not redis://[:password@]host:6379[/db] or rediss://….`);
+function parseLdapUrl(raw: string): string {
+  if (!/^ldaps?:\/\/[^/\s]+\/?$/.test(raw)) throw new ConfigError('UMPIN_LDAP_URL', `"${raw}" is not ldap://host[:port] or ldaps://host[:port].`);
+  return raw.replace(/\/$/, '');
+}
+
+function parseAttributeName(raw: string, name: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(raw)) throw new ConfigError(name, `"${raw}" is not an attribute name such as uid or sAMAccountName.`);
   return raw;
 }
 
-function parseTls(cert: string | undefined, key: string | undefined, cwd: string): Config['tls'] {
+function parseRedisUrl(raw: string): string {
+  if (!/^rediss?:\/\/\S+$/.test(raw)) throw new ConfigError('UMPIN_REDIS_URL', `"${redactUrl(raw)}" is not redis://[:password@]host:6379[/db] or rediss://….`);
+  return raw;
+}
+
+function pairTls(cert: string | undefined, key: string | undefined): Config['tls'] {
   if (cert === undefined && key === undefined) return undefined;
   if (cert === undefined) throw new ConfigError('UMPIN_TLS_CERT', 'UMPIN_TLS_KEY is set without a certificate; set UMPIN_TLS_CERT to the PEM chain too.');
   if (key === undefined) throw new ConfigError('UMPIN_TLS_KEY', 'UMPIN_TLS_CERT is set without a key; set UMPIN_TLS_KEY to the PEM private key too.');
-  return Object.freeze({ certFile: resolve(cwd, cert), keyFile: resolve(cwd, key) });
+  return Object.freeze({ certFile: cert, keyFile: key });
 }
 
 /** Each entry is an IPv4/IPv6 address or CIDR; Fastify's proxy-addr reads them. */
-function parseTrustedProxies(raw: string | undefined): string[] {
-  return raw === undefined ? [] : parseAddressList('UMPIN_TRUSTED_PROXIES', raw);
+function parseTrustedProxies(raw: string): string[] {
+  return parseAddressList(raw, 'UMPIN_TRUSTED_PROXIES');
 }
 
-function parseAddressList(setting: string, raw: string): string[] {
+function parseAddressList(raw: string, setting: string): string[] {
   const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
   for (const entry of entries) {
     const [address = '', bits, extra] = entry.split('/');
@@ -335,8 +477,7 @@ function parseBoolean(name: string, raw: string): boolean {
   throw new ConfigError(name, `"${raw}" must be true or false.`);
 }
 
-function parsePublicUrl(raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
+function parsePublicUrl(raw: string): string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -381,24 +522,25 @@ function parseLogLevel(raw: string): Config['logLevel'] {
   return level;
 }
 
-function parseAgi(value: SettingValue): AgiConfig | undefined {
-  const listen = value('UMPIN_AGI_LISTEN');
+/** The FastAGI settings are read only with UMPIN_AGI_LISTEN; without it any of them set is a mistake. */
+function readAgi(setting: <K extends SettingName>(name: K) => SettingValue<K>, value: (name: SettingName) => string | undefined): AgiConfig | undefined {
+  const listen = setting('UMPIN_AGI_LISTEN');
   if (listen === undefined) {
     const stray = (['UMPIN_AGI_ALLOW', 'UMPIN_AGI_READ_TIMEOUT_MS'] as const).find((name) => value(name) !== undefined);
     if (stray) throw new ConfigError(stray, 'is set but UMPIN_AGI_LISTEN is not; set UMPIN_AGI_LISTEN=127.0.0.1:4573 too, or remove it.');
     return undefined;
   }
-  const allow = parseAddressList('UMPIN_AGI_ALLOW', value('UMPIN_AGI_ALLOW') ?? '127.0.0.1,::1');
+  const allow = setting('UMPIN_AGI_ALLOW');
   if (allow.length === 0) throw new ConfigError('UMPIN_AGI_ALLOW', 'names no address; list the Asterisk servers, e.g. 127.0.0.1 or 10.0.0.5.');
   return Object.freeze({
-    listen: Object.freeze(parseListen(listen, 'UMPIN_AGI_LISTEN', '4573')),
+    listen: Object.freeze(listen),
     allow: Object.freeze(allow),
-    readTimeoutMs: parseInteger('UMPIN_AGI_READ_TIMEOUT_MS', value('UMPIN_AGI_READ_TIMEOUT_MS') ?? '60000', 1000, 600_000),
+    readTimeoutMs: setting('UMPIN_AGI_READ_TIMEOUT_MS'),
   });
 }
 
 /** Asterisk contexts and FreeSWITCH domains: letters, digits and `._-`, or `*`. */
-function parseNameList(setting: string, raw: string): string[] {
+function parseNameList(raw: string, setting: string): string[] {
   const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
   const bad = entries.find((entry) => entry !== '*' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(entry));
   if (bad !== undefined) throw new ConfigError(setting, `"${bad}" is not a context or domain name such as default or pbx.example.com (or * for any).`);

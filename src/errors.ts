@@ -410,6 +410,20 @@ export function toUmpinError(error: unknown): AnyUmpinError {
 }
 
 /**
+ * A setting that cannot work (STYLE 4: misconfiguration is a TypeError, not a fault): it stops the start
+ * or the command, names the setting, and never reaches a client. Thrown where the problem is found
+ * (config.ts, a transport reading its CA file, the SMTP URL parser), so nobody has to guess the setting
+ * from a message's text.
+ */
+export class ConfigError extends TypeError {
+  readonly setting: string;
+  constructor(setting: string, message: string, options?: { cause?: unknown }) {
+    super(`${setting}: ${message}`, options);
+    this.setting = setting;
+  }
+}
+
+/**
  * The phone API's `error` field (docs/pbx.md): the catalogue code without `ERR_`, lower case, `_`
  * as `-` (ERR_PIN_POLICY is "pin-policy", ERR_SERVER_BUSY "server-busy"). One vocabulary, derived,
  * so a new catalogue entry needs no second table.

@@ -9,10 +9,13 @@ import { describeDatabase, type Config } from './config.ts';
 import { buildListenerOptions } from './http/listener-options.ts';
 import { buildHttpServer } from './http/server.ts';
 import { PrometheusMetrics } from './observability/prometheus-metrics.ts';
+import { pruneExpiredAudit } from './operations/audit.ts';
 import { deliverDueMail } from './operations/outbox.ts';
 import { discardAbandonedPinChanges } from './operations/recover-abandoned.ts';
 
 const RECOVERY_INTERVAL_MS = 30_000;
+/** Retention runs this often; an hour's worth of events is little, and every instance may run it (a delete is idempotent). */
+const AUDIT_RETENTION_INTERVAL_MS = 3_600_000;
 
 /** `umpin serve`: recover, listen, sweep abandoned changes, stop cleanly on SIGTERM/SIGINT. */
 export async function serve(config: Config): Promise<void> {
@@ -46,6 +49,10 @@ export async function serve(config: Config): Promise<void> {
       delivering = false;
     }
   };
+  const pruneAudit = async () => {
+    const pruned = await pruneExpiredAudit(services, config.auditRetentionDays);
+    if (pruned && pruned.deleted > 0) logger.info({ deleted: pruned.deleted, before: pruned.before.toISOString() }, 'deleted audit events older than UMPIN_AUDIT_RETENTION_DAYS');
+  };
   await recover();
 
   const app = buildHttpServer(services, config, logger);
@@ -53,12 +60,17 @@ export async function serve(config: Config): Promise<void> {
   sweeper.unref();
   const worker = setInterval(() => void deliver().catch((err) => logger.error({ err }, 'outbox run failed')), config.outboxIntervalMs);
   worker.unref();
+  const retention = setInterval(() => void pruneAudit().catch((err) => logger.error({ err }, 'audit retention run failed')), AUDIT_RETENTION_INTERVAL_MS);
+  retention.unref();
+  // Not awaited: the first run after an upgrade may have years to delete, and serving must not wait for it.
+  void pruneAudit().catch((err) => logger.error({ err }, 'audit retention run failed'));
 
   let agi: AgiServer | undefined;
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping');
     clearInterval(sweeper);
     clearInterval(worker);
+    clearInterval(retention);
     await agi?.close();
     await app.close();
     await opened.close();

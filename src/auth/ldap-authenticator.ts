@@ -12,12 +12,13 @@
  * password".
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, EqualityFilter, ResultCodeError, type Entry } from 'ldapts';
 import { ConfigError, type LdapConfig } from '../config.ts';
 import { AuthenticationFailed, ServerBusy } from '../errors.ts';
+import { readCertificateFile, readSettingFile } from '../read-setting-file.ts';
+import { withDeadline } from '../lib/with-deadline.ts';
 import type { Authenticator } from './authenticate.ts';
 
 /** What the authenticator tells the operator; pino satisfies it. Never given a password. */
@@ -128,7 +129,9 @@ function openDirectory(config: LdapConfig, log: DirectoryLog) {
       return work(client, enter);
     };
     try {
-      return await withDeadline(run(), settings.timeoutMs);
+      // ldapts times out each message and the TCP connect, but not a TLS handshake after StartTLS; one
+      // deadline over the whole sign-in covers every step. The `finally` below then closes the socket.
+      return await withDeadline(settings.timeoutMs, () => run());
     } catch (error) {
       throw classify(error, phase, settings, realm, log);
     } finally {
@@ -208,38 +211,8 @@ function classify(error: unknown, phase: Phase, settings: LdapConfig, realm: str
   return new ServerBusy(DIRECTORY_RETRY_AFTER_SECONDS, DIRECTORY_UNAVAILABLE_MESSAGE);
 }
 
-class DeadlineExceeded extends Error {
-  constructor(ms: number) {
-    super(`no answer within ${ms} ms`);
-  }
-}
-
-/**
- * ldapts times out each message and the TCP connect, but not a TLS
- * handshake after StartTLS; one deadline over the whole sign-in covers every
- * step. The `finally` above then closes the socket.
- */
-async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineExceeded(ms)), ms);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-    // The losing promise may still reject once the socket closes; nobody waits for it.
-    work.catch(() => undefined);
-  }
-}
-
 function readBindPassword(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError('UMPIN_LDAP_BIND_PASSWORD_FILE', `${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
-  }
+  const text = readSettingFile('UMPIN_LDAP_BIND_PASSWORD_FILE', file);
   // One trailing newline is what an editor or `echo` leaves; the password is the rest.
   const password = text.replace(/\r?\n$/, '');
   if (password === '') throw new ConfigError('UMPIN_LDAP_BIND_PASSWORD_FILE', `${file} is empty; write the service account's password in it.`);
@@ -256,17 +229,6 @@ function directoryTlsOptions(settings: LdapConfig): ConnectionOptions {
   const options: ConnectionOptions = { host, minVersion: 'TLSv1.2' };
   // SNI takes a host name only; an address is still checked against the certificate's IP SANs.
   if (isIP(host) === 0) options.servername = host;
-  if (settings.caFile !== undefined) options.ca = readCaFile(settings.caFile);
+  if (settings.caFile !== undefined) options.ca = readCertificateFile('UMPIN_LDAP_CA_FILE', settings.caFile);
   return options;
-}
-
-function readCaFile(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError('UMPIN_LDAP_CA_FILE', `${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
-  }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('UMPIN_LDAP_CA_FILE', `${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
-  return text;
 }

@@ -35,8 +35,27 @@ describe('parseCsv', () => {
     ]);
   });
 
+  it('reads Excel\'s de/fr "CSV" as saved: a BOM, semicolons, CRLF, commas and accents inside fields', () => {
+    const excel = '\uFEFFlogin;pin;notify_email\r\nmüller;;"Müller, Jürgen <j.mueller@example.de>"\r\nbéatrice;86420975;\r\n';
+    assert.deepEqual(parseCsv(excel), [
+      data(1, 'login', 'pin', 'notify_email'),
+      data(2, 'müller', '', 'Müller, Jürgen <j.mueller@example.de>'),
+      data(3, 'béatrice', '86420975', ''),
+    ]);
+  });
+
+  it('takes the separator from the header line, after comments, and from Excel\'s sep= line', () => {
+    assert.deepEqual(parseCsv('# exported 02.12.2026, 10:00\nlogin;pin\nalice;1,5\n'), [
+      { line: 1, kind: 'comment', fields: [] }, data(2, 'login', 'pin'), data(3, 'alice', '1,5'),
+    ]);
+    assert.deepEqual(parseCsv('sep=;\nlogin\nalice;x\n'), [{ line: 1, kind: 'comment', fields: [] }, data(2, 'login'), data(3, 'alice', 'x')]);
+    assert.deepEqual(parseCsv('login,pin\nalice;x,1\n'), [data(1, 'login', 'pin'), data(2, 'alice;x', '1')], 'a comma header keeps semicolons as text');
+    assert.deepEqual(parseCsv('login;"a,b";c\n'), [data(1, 'login', 'a,b', 'c')], 'commas inside quotes do not count');
+  });
+
   it('refuses an unclosed quote and text after a closing quote, naming the line', () => {
     assert.throws(() => parseCsv('a\n"b,\nc\n'), (error: unknown) => error instanceof CsvSyntaxError && error.line === 2 && /not closed/.test(error.message));
     assert.throws(() => parseCsv('a\nb,"c"d\n'), (error: unknown) => error instanceof CsvSyntaxError && error.line === 2 && /follows a closing quote/.test(error.message));
+    assert.throws(() => parseCsv('a;b\nb;"c",d\n'), (error: unknown) => error instanceof CsvSyntaxError && error.line === 2 && /follows a closing quote/.test(error.message));
   });
 });

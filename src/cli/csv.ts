@@ -1,12 +1,22 @@
 /**
  * A small CSV reader (RFC 4180, as spreadsheets write it) for the bulk
- * commands: fields separated by commas; a field in double quotes may hold
+ * commands: fields separated by commas, or by semicolons as Excel writes
+ * "CSV" in locales whose decimal mark is a comma (de, fr, pt-BR, ru: the
+ * languages umpin mails in), told apart on the first line that is not blank
+ * or a comment (the header), or named by Excel's own `sep=;` first line; a
+ * field in double quotes may hold
  * commas, line breaks and doubled quotes (`"say ""hi"""`); lines end in LF,
  * CRLF or CR; a leading UTF-8 byte order mark is dropped. Two additions for
  * files people edit by hand: a line whose first character is `#` is a
  * comment, and a line of nothing but spaces is blank. Both come back as
  * records, so a caller can report every line it read.
+ *
+ * Kept hand-written rather than csv-parse: reporting comment and blank lines
+ * as records with their line numbers (so every line of a bulk file gets a
+ * result) is this reader's job, and csv-parse skips them silently.
  */
+
+export type CsvDelimiter = ',' | ';';
 
 export interface CsvRecord {
   /** The line the record starts on, counting from 1. */
@@ -30,6 +40,7 @@ export function parseCsv(input: string): CsvRecord[] {
   const records: CsvRecord[] = [];
   let i = 0;
   let line = 1;
+  let delimiter = detectDelimiter(text);
 
   /** Moves past one line ending at `i`, if there is one. */
   const skipLineEnd = (): void => {
@@ -45,8 +56,10 @@ export function parseCsv(input: string): CsvRecord[] {
     let end = i;
     while (!isLineEnd(end)) end += 1;
     const firstLine = text.slice(i, end);
-    if (firstLine.startsWith('#') || /^[ \t]*$/.test(firstLine)) {
-      records.push({ line: start, kind: firstLine.startsWith('#') ? 'comment' : 'blank', fields: [] });
+    const hint = start === 1 ? /^sep=([,;])$/i.exec(firstLine) : null;
+    if (hint) delimiter = hint[1] as CsvDelimiter;
+    if (hint || firstLine.startsWith('#') || /^[ \t]*$/.test(firstLine)) {
+      records.push({ line: start, kind: hint || firstLine.startsWith('#') ? 'comment' : 'blank', fields: [] });
       i = end;
       skipLineEnd();
       continue;
@@ -82,17 +95,17 @@ export function parseCsv(input: string): CsvRecord[] {
           i += 1;
         }
         while (text[i] === ' ' || text[i] === '\t') i += 1;
-        if (!isLineEnd(i) && text[i] !== ',') {
+        if (!isLineEnd(i) && text[i] !== delimiter) {
           throw new CsvSyntaxError(line, 'text follows a closing quote; quote the whole field and write a quote inside it twice ("").');
         }
         fields.push(value);
       } else {
         let k = i;
-        while (!isLineEnd(k) && text[k] !== ',') k += 1;
+        while (!isLineEnd(k) && text[k] !== delimiter) k += 1;
         fields.push(text.slice(i, k));
         i = k;
       }
-      if (text[i] === ',') {
+      if (text[i] === delimiter) {
         i += 1;
         continue;
       }
@@ -102,4 +115,15 @@ export function parseCsv(input: string): CsvRecord[] {
     skipLineEnd();
   }
   return records;
+}
+
+/**
+ * `;` when the header line (the first that is not blank, a comment or a `sep=` hint) has more
+ * semicolons than commas outside quotes, else `,`. Header names never hold either.
+ */
+function detectDelimiter(text: string): CsvDelimiter {
+  const header = text.split(/\r\n|\r|\n/).find((l, index) => !(l.startsWith('#') || /^[ \t]*$/.test(l) || (index === 0 && /^sep=[,;]$/i.test(l)))) ?? '';
+  const unquoted = header.replace(/"[^"]*"/g, '');
+  const count = (char: string) => unquoted.split(char).length - 1;
+  return count(';') > count(',') ? ';' : ',';
 }

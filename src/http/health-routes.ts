@@ -8,6 +8,7 @@
  * so they are neither counted as service requests nor logged per request.
  */
 import type { FastifyInstance, FastifyReply, LogLevel } from 'fastify';
+import { withDeadline } from '../lib/with-deadline.ts';
 import type { Services } from '../operations/services.ts';
 
 /** A database that takes longer than this is not ready; a probe must answer before the balancer gives up on it. */
@@ -57,21 +58,17 @@ function noStore(reply: FastifyReply): FastifyReply {
  * (never the database URL or the driver's message: those go to the log).
  */
 async function findNotReadyReason(services: Services): Promise<{ text: string; cause?: unknown } | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), READY_TIMEOUT_MS);
-  });
+  const timedOut = new Error(`the database did not answer within ${READY_TIMEOUT_MS} ms`);
+  let state: Awaited<ReturnType<Services['store']['checkReady']>>;
   try {
-    const state = await Promise.race([services.store.checkReady(), timedOut]);
-    if (state === 'timeout') return { text: `the database did not answer within ${READY_TIMEOUT_MS / 1000} s` };
-    const pending = state.pendingMigrations;
-    if (pending.length > 0) {
-      return { text: `the database schema is not current: ${pending.length} migration(s) not applied (${pending.join(', ')}); restart umpin to apply them` };
-    }
-    return undefined;
+    state = await withDeadline(READY_TIMEOUT_MS, () => services.store.checkReady(), () => timedOut);
   } catch (error) {
+    if (error === timedOut) return { text: `the database did not answer within ${READY_TIMEOUT_MS / 1000} s` };
     return { text: 'the database cannot be reached', cause: error };
-  } finally {
-    clearTimeout(timer);
   }
+  const pending = state.pendingMigrations;
+  if (pending.length > 0) {
+    return { text: `the database schema is not current: ${pending.length} migration(s) not applied (${pending.join(', ')}); restart umpin to apply them` };
+  }
+  return undefined;
 }

@@ -5,10 +5,10 @@
  * setting, rather than failing at the first handshake.
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { ServerOptions as HttpServerOptions } from 'node:http';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { ConfigError, type Config } from '../config.ts';
+import { readSettingFile } from '../read-setting-file.ts';
 
 export type ListenerConfig = Pick<Config, 'tls' | 'trustedProxies' | 'headersTimeoutMs' | 'requestTimeoutMs'>;
 
@@ -60,8 +60,8 @@ interface TlsCredentials {
 
 /** Reads and checks the PEM files: a readable chain, a readable unencrypted key, and the key belongs to the certificate. */
 export function readTlsCredentials(files: NonNullable<Config['tls']>): TlsCredentials {
-  const cert = readPem('UMPIN_TLS_CERT', files.certFile);
-  const keyPem = readPem('UMPIN_TLS_KEY', files.keyFile);
+  const cert = readSettingFile('UMPIN_TLS_CERT', files.certFile);
+  const keyPem = readSettingFile('UMPIN_TLS_KEY', files.keyFile);
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(cert); // the first certificate of the chain is the server's own
@@ -81,13 +81,4 @@ export function readTlsCredentials(files: NonNullable<Config['tls']>): TlsCreden
     throw new ConfigError('UMPIN_TLS_KEY', `${files.keyFile} is not the private key of the certificate in UMPIN_TLS_CERT (${files.certFile}); give the key the certificate was issued for.`);
   }
   return { cert, key: keyPem, validTo: new Date(leaf.validTo) };
-}
-
-function readPem(setting: 'UMPIN_TLS_CERT' | 'UMPIN_TLS_KEY', file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'an error';
-    throw new ConfigError(setting, `${file} cannot be read (${code}); check the path and that the service's user may read it.`);
-  }
 }

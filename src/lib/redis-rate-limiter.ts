@@ -315,15 +315,3 @@ export class LazyRedisClient implements RedisScriptClient {
     return client;
   }
 }
-
-/** The Redis URL without its password, for logs. */
-export function describeRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.password = '';
-    parsed.username = '';
-    return parsed.href;
-  } catch {
-    return 'redis (unparsable URL)';
-  }
-}

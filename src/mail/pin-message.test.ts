@@ -95,6 +95,37 @@ describe('composePinMail in each language', () => {
   });
 });
 
+describe("a policy's ResetPINText in each shipped language", () => {
+  // Written as an administrator would paste it from Exchange: named and numeric entities mixed with the characters themselves.
+  const texts: Record<string, { written: string; shown: string }> = {
+    en: { written: 'Call the help desk &ndash; caf&eacute; &amp; na&iuml;ve users welcome &copy; IT', shown: 'Call the help desk – café & naïve users welcome © IT' },
+    de: { written: 'Fragen? B&uuml;ro &bdquo;IT&ldquo;, Stra&szlig;e 5 &ndash; Durchwahl 4357, &Auml;nderungen &uuml;ber das Portal', shown: 'Fragen? Büro „IT“, Straße 5 – Durchwahl 4357, Änderungen über das Portal' },
+    fr: { written: 'Appelez le service d&eacute;pannage &ndash; merci &agrave; vous, &laquo;&nbsp;&Ccedil;a marche&nbsp;&raquo;', shown: 'Appelez le service dépannage – merci à vous, «\u00a0Ça marche\u00a0»' },
+    'pt-BR': { written: 'D&uacute;vidas? Ligue para o suporte t&eacute;cnico, ramal 4357 &ndash; aten&ccedil;&atilde;o ao hor&aacute;rio', shown: 'Dúvidas? Ligue para o suporte técnico, ramal 4357 – atenção ao horário' },
+    ru: { written: '&laquo;Служба поддержки&raquo; &mdash; доб.&nbsp;4357, &#1105;лка &amp; Ё', shown: '«Служба поддержки» — доб.\u00a04357, ёлка & Ё' },
+    'zh-CN': { written: '请致电技术支持&mdash;分机&nbsp;4357（&#x4E2D;&#25991;服务）&hellip;', shown: '请致电技术支持—分机\u00a04357（中文服务）…' },
+  };
+
+  for (const [language, { written, shown }] of Object.entries(texts)) {
+    it(`${language}: accented and CJK text arrives as written in both parts, entities decoded, & and < escaped`, () => {
+      const mail = composePinMail({ ...base, kind: 'reset', language, policyText: written });
+      const plain = shown.replace(/\u00a0/g, ' '); // the text part spells a no-break space as a space
+      assert.ok(mail.text.endsWith(`\n\n${plain}\n`), mail.text);
+      const html = shown.replace(/&/g, '&amp;');
+      assert.ok(mail.html?.includes(`<div>${html}</div>`), mail.html);
+      assert.doesNotMatch(`${mail.text}${mail.html}`, /&amp;[a-zA-Z]+;|&[a-zA-Z]+;(?<!&amp;)/, 'no entity left undecoded or double-escaped');
+      assert.equal(policyToText(written), plain);
+      assert.equal(policyToHtml(written), html);
+    });
+  }
+
+  it('leaves what is not an entity as text: unknown names, a missing semicolon, a bare &', () => {
+    const written = 'R&D &notanentity; AT&T &eacute caf&eacute;';
+    assert.equal(policyToText(written), 'R&D &notanentity; AT&T &eacute café');
+    assert.equal(policyToHtml(written), 'R&amp;D &amp;notanentity; AT&amp;T &amp;eacute café');
+  });
+});
+
 describe('language choice', () => {
   const chosen = (language: string | undefined, kind: PinMailKind = 'reset') => composePinMail({ ...base, kind, language }).headers['Content-Language'];
 

@@ -39,6 +39,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodeHTMLAttribute, decodeHTMLStrict } from 'entities';
 import type { MailMessage } from './mail-message.ts';
 
 export type PinMailKind = 'reset' | 'welcome';
@@ -311,7 +312,7 @@ const MARKUP = /<!--[\s\S]*?(?:-->|$)|<[!?][^>]*>|<(\/?)([a-zA-Z][a-zA-Z0-9-]*)(
 function tokenize(html: string): Token[] {
   const tokens: Token[] = [];
   const pushText = (raw: string) => {
-    if (raw !== '') tokens.push({ kind: 'text', value: decodeEntities(raw) });
+    if (raw !== '') tokens.push({ kind: 'text', value: decodeHTMLStrict(raw) });
   };
   const markup = new RegExp(MARKUP.source, 'g');
   let last = 0;
@@ -417,7 +418,7 @@ const ATTRIBUTE = /([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))
 function safeHref(attributes: string): string | undefined {
   for (const [, name, double, single, bare] of attributes.matchAll(ATTRIBUTE)) {
     if (name!.toLowerCase() !== 'href') continue;
-    const value = decodeEntities(double ?? single ?? bare ?? '');
+    const value = decodeHTMLAttribute(double ?? single ?? bare ?? '');
     try {
       const url = new URL(value);
       return LINK_SCHEMES.has(url.protocol) ? url.href : undefined;
@@ -426,22 +427,6 @@ function safeHref(attributes: string): string | undefined {
     }
   }
   return undefined;
-}
-
-const NAMED_ENTITIES: Readonly<Record<string, string>> = {
-  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0', copy: '©', reg: '®', trade: '™', euro: '€',
-  ndash: '–', mdash: '—', hellip: '…', laquo: '«', raquo: '»', bull: '•', middot: '·', rsquo: '’', lsquo: '‘', rdquo: '”', ldquo: '“',
-};
-
-function decodeEntities(text: string): string {
-  return text.replace(/&(#[xX][0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z][a-zA-Z0-9]{1,31});/g, (whole, body: string) => {
-    if (body.startsWith('#')) {
-      const code = body[1] === 'x' || body[1] === 'X' ? Number.parseInt(body.slice(2), 16) : Number.parseInt(body.slice(1), 10);
-      const valid = code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff);
-      return valid ? String.fromCodePoint(code) : '\ufffd';
-    }
-    return NAMED_ENTITIES[body] ?? whole;
-  });
 }
 
 function decodeURIComponentSafe(text: string): string {

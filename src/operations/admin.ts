@@ -220,7 +220,7 @@ export async function resetPinByAdmin(services: Services, login: string, options
   await showMailbox(services, login);
   const sendEmail = options.sendEmail ?? true;
   if (!sendEmail && options.pin === undefined) {
-    throw new InvalidArgument('--no-email needs --pin: a generated PIN that is not mailed would be known to nobody.');
+    throw new InvalidArgument('--no-email needs a chosen PIN (--pin-stdin, --pin-file, or the pin column of a CSV line): a generated PIN that is not mailed would be known to nobody.');
   }
   if (options.notifyEmail !== undefined && !EMAIL_PATTERN.test(options.notifyEmail)) {
     throw new InvalidArgument(`--notify-email "${options.notifyEmail}" is not an e-mail address such as user@example.com.`);
@@ -258,21 +258,15 @@ export interface LastMail {
   readonly reply: string;
 }
 
-/** The mailbox's most recent PIN mail: one waiting in the outbox, else the last the audit trail records. */
+/** The mailbox's most recent PIN mail: one waiting in the outbox, else the last the audit trail records (one indexed row). */
 export async function findLastMail(services: Services, login: string): Promise<LastMail | undefined> {
   const queued = (await services.store.listQueuedMail(services.now())).find((mail) => mail.login === login);
   if (queued) {
     return { status: queued.lastReply === null ? 'queued' : 'retrying', at: queued.createdAt.toISOString(), reply: queued.lastReply ?? '' };
   }
-  const events = await services.store.listAudit({ login });
-  for (let i = events.length - 1; i >= 0; i -= 1) {
-    const event = events[i] as StoredAuditEvent;
-    if (event.outcome === 'success' && typeof event.detail?.messageId === 'string') {
-      return { status: 'handed-off', at: event.at.toISOString(), reply: String(event.detail.handOff ?? '') };
-    }
-    if (event.outcome === 'mail-failed') {
-      return { status: 'failed', at: event.at.toISOString(), reply: String(event.detail?.reply ?? '') };
-    }
-  }
-  return undefined;
+  const event = await services.store.findLastMailEvent(login);
+  if (event === undefined) return undefined;
+  return event.outcome === 'mail-failed'
+    ? { status: 'failed', at: event.at.toISOString(), reply: String(event.detail?.reply ?? '') }
+    : { status: 'handed-off', at: event.at.toISOString(), reply: String(event.detail?.handOff ?? '') };
 }

@@ -13,6 +13,7 @@ import { encryptPayload } from '../crypto/payload-cipher.ts';
 import { InternalError, MailHandOffFailed, type HandOffFacts, NoPinSatisfiesPolicy, PinPolicyViolated, ServerBusy, toUmpinError } from '../errors.ts';
 import type { HandOffReceipt, MailMessage } from '../mail/mail-message.ts';
 import { composePinMail } from '../mail/pin-message.ts';
+import { withDeadline } from '../lib/with-deadline.ts';
 import { HISTORY_FAILURE, checkPin, generatePin, type PinContext } from '../pin/index.ts';
 import type { MailboxState, PinChangeEffects, PinChangeReason } from '../store/index.ts';
 import type { MailDelivery } from '../observability/metrics.ts';
@@ -216,23 +217,13 @@ export function describeFacts(facts: HandOffFacts): Record<string, string | numb
 /** One hand-off attempt within the configured timeout, counted by `delivery` and its outcome. */
 export async function handOffWithin(services: Services, message: MailMessage, delivery: MailDelivery): Promise<HandOffReceipt> {
   const timeoutMs = services.mail.handOffTimeoutMs;
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      const failure = new MailHandOffFailed({ permanent: false, reply: `no answer within ${timeoutMs} ms` });
-      controller.abort(failure);
-      reject(failure);
-    }, timeoutMs);
-  });
   try {
-    const receipt = await Promise.race([services.transport.handOff(message, controller.signal), timedOut]);
+    const receipt = await withDeadline(timeoutMs, (signal) => services.transport.handOff(message, signal),
+      () => new MailHandOffFailed({ permanent: false, reply: `no answer within ${timeoutMs} ms` }));
     services.metrics.countMailHandOff(delivery, 'sent');
     return receipt;
   } catch (error) {
     services.metrics.countMailHandOff(delivery, error instanceof MailHandOffFailed && error.facts.permanent ? 'refused' : 'deferred');
     throw error;
-  } finally {
-    clearTimeout(timer);
   }
 }

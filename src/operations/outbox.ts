@@ -47,8 +47,11 @@ async function deliverOne(services: Services, mail: ClaimedMail): Promise<{ stat
     at: services.now(), event: `pin.${mail.reason}`, outcome, login: mail.login, actor: 'system', source: 'outbox',
     detail: { ...detail, attempts: mail.attempts, delivery: 'outbox', to: mail.recipient },
   });
-  const message = JSON.parse(decryptPayloadWithAny(services.secret.keys, mail.sealedMail, `pending:${mail.id}`).plaintext.toString('utf8')) as MailMessage;
   try {
+    // Inside the try: a row this instance cannot open (no key of its ring, after a rotation elsewhere
+    // it has not restarted for; or a damaged row) is retried and given up at its deadline like any
+    // other failure, its lease released, instead of failing the same way on every run for ever.
+    const message = openSealedMail(services, mail);
     const receipt = await handOffWithin(services, message, 'outbox');
     const activation = await store.activatePinChange(mail.id, services.now(), audit('success', {
       messageId: receipt.messageId, handOff: receipt.reply,
@@ -66,6 +69,21 @@ async function deliverOne(services: Services, mail: ClaimedMail): Promise<{ stat
     await store.scheduleMailRetry(mail.id, new Date(services.now().getTime() + retryDelayMs(services, mail.attempts)), reply);
     await store.appendAudit(audit('mail-queued', describeFacts(facts)));
     return { status: 'Retry', reply };
+  }
+}
+
+/** The queued mail, or a MailHandOffFailed (temporary: another instance's keyring may open it) saying why not. */
+function openSealedMail(services: Services, mail: ClaimedMail): MailMessage {
+  let plaintext: Buffer;
+  try {
+    plaintext = decryptPayloadWithAny(services.secret.keys, mail.sealedMail, `pending:${mail.id}`).plaintext;
+  } catch (error) {
+    throw new MailHandOffFailed({ permanent: false, reply: 'no key of this server secret opens the sealed mail (restart with the current secret file)' }, { cause: error });
+  }
+  try {
+    return JSON.parse(plaintext.toString('utf8')) as MailMessage;
+  } catch (error) {
+    throw new MailHandOffFailed({ permanent: false, reply: 'the sealed mail is damaged: it is not a mail message' }, { cause: error });
   }
 }
 

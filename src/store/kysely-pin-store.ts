@@ -12,6 +12,7 @@ import type {
   QueuedMail,
   MailboxSettings,
   AuditEvent,
+  AuditFilter,
   BindKeyResult,
   KeyedVerifier,
   LockEffect,
@@ -490,6 +491,41 @@ export class KyselyPinStore implements PinStore {
     if (filter.since !== undefined) query = query.where('at', '>=', filter.since.toISOString());
     if (filter.limit !== undefined) query = query.limit(filter.limit);
     return (await query.execute()).reverse().map(toAuditEvent);
+  }
+
+  async listAuditPage(filter: AuditFilter & { afterId?: number; limit: number }): Promise<StoredAuditEvent[]> {
+    let query = this.#auditMatching(filter).selectAll().orderBy('id', 'asc').limit(filter.limit);
+    if (filter.afterId !== undefined) query = query.where('id', '>', filter.afterId);
+    return (await query.execute()).map(toAuditEvent);
+  }
+
+  async findAuditIdBeforeNewest(filter: AuditFilter, count: number): Promise<number | undefined> {
+    const row = await this.#auditMatching(filter).select('id').orderBy('id', 'desc').limit(1).offset(count).executeTakeFirst();
+    return row === undefined ? undefined : Number(row.id);
+  }
+
+  async findLastMailEvent(login: string): Promise<StoredAuditEvent | undefined> {
+    // The outcome term matches the partial index audit_mail_by_login (migration 0006) word for word, so both engines use it.
+    const row = await this.#db.selectFrom('audit_events').selectAll()
+      .where('login', '=', login)
+      .where(sql<boolean>`outcome in ('success', 'mail-failed')`)
+      .where((eb) => eb.or([eb('outcome', '=', 'mail-failed'), eb('detail', 'like', '%"messageId":%')]))
+      .orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return row === undefined ? undefined : toAuditEvent(row);
+  }
+
+  async pruneAudit(before: Date, limit: number): Promise<number> {
+    // In batches by id, so one prune of a year of events never holds the table for long.
+    const oldest = this.#db.selectFrom('audit_events').select('id').where('at', '<', before.toISOString()).orderBy('at').orderBy('id').limit(limit);
+    const result = await this.#db.deleteFrom('audit_events').where('id', 'in', oldest).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  #auditMatching(filter: AuditFilter) {
+    let query = this.#db.selectFrom('audit_events');
+    if (filter.login !== undefined) query = query.where('login', '=', filter.login);
+    if (filter.since !== undefined) query = query.where('at', '>=', filter.since.toISOString());
+    return query;
   }
 
   async close(): Promise<void> {

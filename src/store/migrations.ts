@@ -159,6 +159,15 @@ function migrations(engine: Engine): Record<string, Migration> {
         await db.schema.alterTable('mailboxes').addColumn('telephone_access_folder', text, (c) => c.notNull().defaultTo('')).execute();
       },
     },
+    '0006-audit-retention': {
+      async up(db: Kysely<unknown>) {
+        // Retention deletes by time (UMPIN_AUDIT_RETENTION_DAYS, umpin audit prune) and `umpin audit --since` pages by time.
+        await db.schema.createIndex('audit_by_at').on('audit_events').columns(['at', 'id']).execute();
+        // `pin show`'s last mail is the newest of a login's few mail outcomes; phone logons ('ok', 'wrong-pin', …), the
+        // bulk of the table, are not in this index, so finding it reads one entry however many logons came after.
+        await sql`create index audit_mail_by_login on audit_events (login, id) where outcome in ('success', 'mail-failed')`.execute(db);
+      },
+    },
     '0007-lock-effect-keep': {
       async up(db: Kysely<unknown>) {
         // set_locked_out gains a third value, 2 = keep the lock as activation finds it (docs/lockout.md).

@@ -107,6 +107,11 @@ export interface AuditEvent {
   readonly detail?: Readonly<Record<string, string | number | boolean>>;
 }
 
+export interface AuditFilter {
+  readonly login?: string;
+  readonly since?: Date;
+}
+
 export interface StoredAuditEvent extends AuditEvent {
   readonly id: number;
 }
@@ -268,6 +273,17 @@ export interface PinStore {
   appendAudit(event: AuditEvent): Promise<void>;
   /** Oldest first; with `limit`, the latest `limit` events. */
   listAudit(filter: { login?: string; since?: Date; limit?: number }): Promise<StoredAuditEvent[]>;
+  /**
+   * One page of the audit trail, oldest first: at most `limit` events with an id above `afterId`
+   * (keyset paging, so a page costs the same however deep into the table it is).
+   */
+  listAuditPage(filter: AuditFilter & { readonly afterId?: number; readonly limit: number }): Promise<StoredAuditEvent[]>;
+  /** The id just below the newest `count` events matching the filter (a page's `afterId`), or undefined when there are fewer. */
+  findAuditIdBeforeNewest(filter: AuditFilter, count: number): Promise<number | undefined>;
+  /** The login's newest audit event about a PIN mail: handed off (a success with a messageId) or given up (mail-failed). */
+  findLastMailEvent(login: string): Promise<StoredAuditEvent | undefined>;
+  /** Deletes at most `limit` of the oldest events from before `before`; how many it deleted. */
+  pruneAudit(before: Date, limit: number): Promise<number>;
 
   close(): Promise<void>;
 

@@ -22,6 +22,7 @@ import {
   type PendingPinChange,
   type PinChangeEffects,
   type PinStore,
+  type StoredAuditEvent,
 } from './index.ts';
 import { PEERS_REQUIRED, peerMissing, peerSkipReason } from '../../test/support/peers.ts';
 
@@ -613,6 +614,56 @@ for (const engine of ENGINES) {
       assert.deepEqual(await store.listAudit({ limit: 2 }), stored.slice(3), 'the newest two, oldest first');
       assert.deepEqual(await store.listAudit({ login: 'alice', since: at(2), limit: 1 }), [stored[4]]);
       assert.deepEqual(await store.listAudit({ limit: 0 }), []);
+    });
+
+    it('pages the audit trail by id, oldest first, by login and since a time, and finds where the newest N begin', async (t) => {
+      const store = await openStore(t);
+      const logins = ['alice', 'bob', 'alice', null, 'alice', 'bob', 'alice'];
+      for (const [i, login] of logins.entries()) await store.appendAudit(auditEvent('pin.reset', login, at(i + 1)));
+      const ids = async (page: Promise<StoredAuditEvent[]>) => (await page).map((e) => e.id);
+      assert.deepEqual(await ids(store.listAuditPage({ limit: 3 })), [1, 2, 3]);
+      assert.deepEqual(await ids(store.listAuditPage({ limit: 3, afterId: 3 })), [4, 5, 6]);
+      assert.deepEqual(await ids(store.listAuditPage({ limit: 3, afterId: 6 })), [7]);
+      assert.deepEqual(await ids(store.listAuditPage({ limit: 3, afterId: 7 })), []);
+      assert.deepEqual(await ids(store.listAuditPage({ login: 'alice', limit: 2, afterId: 1 })), [3, 5]);
+      assert.deepEqual(await ids(store.listAuditPage({ login: 'alice', since: at(4), limit: 10 })), [5, 7]);
+      assert.deepEqual((await store.listAuditPage({ limit: 1, afterId: 3 }))[0], { id: 4, ...auditEvent('pin.reset', null, at(4)), detail: {} });
+      assert.equal(await store.findAuditIdBeforeNewest({}, 2), 5, 'the newest two are 6 and 7');
+      assert.equal(await store.findAuditIdBeforeNewest({ login: 'alice' }, 2), 3, "alice's newest two are 5 and 7");
+      assert.equal(await store.findAuditIdBeforeNewest({ login: 'alice', since: at(2) }, 3), undefined, 'fewer than asked');
+      assert.equal(await store.findAuditIdBeforeNewest({ login: 'carol' }, 1), undefined);
+    });
+
+    it("finds a login's last PIN mail event, passing over logons, chosen PINs and other logins", async (t) => {
+      const store = await openStore(t);
+      const handedOff = auditEvent('pin.admin-reset', 'alice', at(1), { messageId: '<1@relay>', handOff: '250 ok', to: 'alice@example.com' });
+      const gaveUp = { ...auditEvent('pin.auto-reset', 'alice', at(2), { reply: '550 no such user', permanent: true }), outcome: 'mail-failed' };
+      const later = [
+        { ...auditEvent('pin.logon', 'alice', at(3)), outcome: 'ok', actor: 'phone' },
+        { ...auditEvent('pin.logon', 'alice', at(4), { failedLogons: 1 }), outcome: 'wrong-pin', actor: 'phone' },
+        auditEvent('pin.admin-reset', 'alice', at(5), { mail: 'none' }),
+        auditEvent('pin.admin-reset', 'bob', at(6), { messageId: '<2@relay>', handOff: '250 ok' }),
+      ];
+      assert.equal(await store.findLastMailEvent('alice'), undefined, 'none yet');
+      await store.appendAudit(handedOff);
+      assert.deepEqual(await store.findLastMailEvent('alice'), { id: 1, ...handedOff });
+      await store.appendAudit(gaveUp);
+      for (const event of later) await store.appendAudit(event);
+      assert.deepEqual(await store.findLastMailEvent('alice'), { id: 2, ...gaveUp });
+      assert.equal((await store.findLastMailEvent('bob'))?.id, 6);
+      assert.equal(await store.findLastMailEvent('carol'), undefined);
+    });
+
+    it('prunes the oldest events from before a time, at most `limit` at once, and nothing newer', async (t) => {
+      const store = await openStore(t);
+      for (let i = 1; i <= 5; i += 1) await store.appendAudit(auditEvent('pin.reset', 'alice', at(i)));
+      const kept = (await store.listAudit({})).slice(2);
+      assert.equal(await store.pruneAudit(at(3), 1), 1);
+      assert.deepEqual((await store.listAudit({})).map((e) => e.id), [2, 3, 4, 5], 'the oldest went first');
+      assert.equal(await store.pruneAudit(at(3), 10), 1);
+      assert.equal(await store.pruneAudit(at(3), 10), 0, 'nothing older is left');
+      assert.deepEqual(await store.listAudit({}), kept, 'the events at and after the time are untouched');
+      assert.equal(await store.pruneAudit(at(0), 10), 0);
     });
 
     it('claims due outbox mail for one worker, counts the attempt, and a retry releases it until it is due', async (t) => {

@@ -24,7 +24,7 @@ const ALL_COMMANDS = [
   'mailbox enable', 'mailbox set', 'mailbox disable', 'mailbox show', 'mailbox list',
   'pin reset', 'pin show', 'pin unlock', 'pin lock',
   'policy new', 'policy set', 'policy show', 'policy remove',
-  'audit', 'apikey add', 'apikey list', 'apikey revoke',
+  'audit', 'audit prune', 'apikey add', 'apikey list', 'apikey revoke',
 ];
 
 
@@ -123,6 +123,13 @@ describe('umpin administrator CLI', () => {
       assertRun(csvAndLogin, 2, { stderr: 'umpin pin reset: give either a login or --csv <file>, not both.' });
       assertRun(contradiction, 2, { stderr: 'umpin pin reset: --no-email and --notify-email contradict each other' });
       assertRun(setNothing, 2, { stderr: 'umpin policy set: give at least one setting to change' });
+      assert.deepEqual(readdirSync(emptyDir), [], 'nothing was created');
+    });
+
+    it('audit prune needs --before and a time it can read, checked before anything is opened', async () => {
+      const envEmpty = { ...env, UMPIN_DATA_DIR: emptyDir };
+      assertRun(await runUmpin(['audit', 'prune'], envEmpty), 2, { stderr: 'umpin audit prune: --before <time> is required: which events to delete is never a default.\nUsage: umpin audit prune --before <time>\n' });
+      assertRun(await runUmpin(['audit', 'prune', '--before', 'last year'], envEmpty), 2, { stderr: 'umpin audit prune: --before "last year" is neither an ISO time' });
       assert.deepEqual(readdirSync(emptyDir), [], 'nothing was created');
     });
   });
@@ -310,7 +317,7 @@ describe('umpin administrator CLI', () => {
 
     it('sets a chosen PIN without mail: it is active at once, expired as asked', async () => {
       const before = await listMailFiles(pickupDir);
-      const result = await umpin('pin', 'reset', 'alice', '--pin', '48151623', '--expired', 'false', '--no-email');
+      const result = await umpinWithInput('48151623\n', 'pin', 'reset', 'alice', '--pin-stdin', '--expired', 'false', '--no-email');
       assertRun(result, 0, { stdout: 'Set the PIN of alice (expired: no, locked out: no); no mail was sent.\n' });
       assert.equal(result.stderr, '');
       assert.ok(!result.stdout.includes('48151623'), 'the PIN is never printed');
@@ -321,7 +328,9 @@ describe('umpin administrator CLI', () => {
 
     it('refuses a PIN that breaks several rules, listing every rule id on its own line, and changes nothing', async () => {
       const before = { mailbox: await services.store.findMailbox('sam'), verifiers: await verifiers('sam'), mails: await listMailFiles(pickupDir) };
-      const result = await umpin('pin', 'reset', 'sam', '--pin', '2222');
+      const pinFile = join(dataDir, 'sam.pin');
+      await writeFile(pinFile, '2222\n', { mode: 0o600 });
+      const result = await umpin('pin', 'reset', 'sam', '--pin-file', pinFile);
       assertRun(result, 1, { stderr: /^umpin pin reset: The PIN does not meet the PIN policy, so nothing was changed:\n/ });
       assert.equal(result.stdout, '');
       const ids = result.stderr.split('\n').slice(1).filter(Boolean).map((line) => /^ {2}(pin\.[a-z-]+) +\S/.exec(line)?.[1]);
@@ -329,6 +338,22 @@ describe('umpin administrator CLI', () => {
       assert.match(result.stderr, /^ {2}pin\.too-short +A PIN must have at least 6 digits\.$/m);
       assert.deepEqual({ mailbox: await services.store.findMailbox('sam'), verifiers: await verifiers('sam'), mails: await listMailFiles(pickupDir) }, before);
       assert.equal(await isActivePin(services, 'sam', '2222'), false);
+    });
+
+    it('refuses a PIN given as an argument, or from two places, before reading or changing anything', async () => {
+      const before = { mailbox: await services.store.findMailbox('alice'), verifiers: await verifiers('alice'), mails: await listMailFiles(pickupDir) };
+      const [argument, both, missingFile, withCsv] = await Promise.all([
+        umpin('pin', 'reset', 'alice', '--pin', '73951842', '--no-email'),
+        umpinWithInput('73951842', 'pin', 'reset', 'alice', '--pin-stdin', '--pin-file', join(dataDir, 'x.pin'), '--no-email'),
+        umpin('pin', 'reset', 'alice', '--pin-file', join(dataDir, 'nosuch.pin'), '--no-email'),
+        umpinWithInput('73951842', 'pin', 'reset', '--csv', join(dataDir, 'x.csv'), '--pin-stdin'),
+      ]);
+      assertRun(argument, 2, { stderr: "umpin pin reset: --pin is not taken: a PIN given as an argument shows in ps and in the shell's history. Pipe it in with --pin-stdin, or name a file with --pin-file.\n" });
+      assertRun(both, 2, { stderr: 'umpin pin reset: give --pin-stdin or --pin-file, not both.\n' });
+      assertRun(missingFile, 2, { stderr: `umpin pin reset: --pin-file: cannot read ${join(dataDir, 'nosuch.pin')}: ENOENT\n` });
+      assertRun(withCsv, 2, { stderr: 'umpin pin reset: --pin-stdin cannot be combined with --csv; set it per line in the pin column.\n' });
+      for (const result of [argument, both, missingFile, withCsv]) assert.ok(!`${result.stdout}${result.stderr}`.includes('73951842'), 'the PIN is never echoed');
+      assert.deepEqual({ mailbox: await services.store.findMailbox('alice'), verifiers: await verifiers('alice'), mails: await listMailFiles(pickupDir) }, before, 'nothing changed');
     });
 
     it('mails the PIN to --notify-email; --locked-out true locks; unlock and lock follow', async () => {
@@ -340,7 +365,7 @@ describe('umpin administrator CLI', () => {
         umpin('pin', 'reset', 'nosuch'),
       ]);
       assertRun(notify, 0, { stdout: /^Reset the PIN of sam \(expired: yes, locked out: yes\); the mail with the PIN was handed off to helpdesk@example\.com \(.+\)\.\n$/ });
-      assertRun(noPin, 1, { stderr: 'umpin pin reset: --no-email needs --pin: a generated PIN that is not mailed would be known to nobody.\n' });
+      assertRun(noPin, 1, { stderr: 'umpin pin reset: --no-email needs a chosen PIN (--pin-stdin, --pin-file, or the pin column of a CSV line): a generated PIN that is not mailed would be known to nobody.\n' });
       assertRun(badFlag, 2, { stderr: 'umpin pin reset: --expired "maybe" is not true or false.' });
       assertRun(missing, 1, { stderr: 'umpin pin reset: There is no voice mail mailbox for "nosuch"' });
       const mails = await newPinMails(pickupDir, before);
@@ -413,13 +438,22 @@ describe('umpin administrator CLI', () => {
       assertRun(result, 1);
       assert.deepEqual(result.stdout.split('\n'), [
         'line 2  reset    erin  no mail sent',
-        'line 3  failed   frank  --no-email needs --pin: a generated PIN that is not mailed would be known to nobody.',
+        'line 3  failed   frank  --no-email needs a chosen PIN (--pin-stdin, --pin-file, or the pin column of a CSV line): a generated PIN that is not mailed would be known to nobody.',
         'line 4  failed   grace  The notify_email column names an address, but no mail is to be sent (--no-email); leave one of them out.',
         '1 reset, 0 skipped, 2 failed',
         '',
       ]);
       assert.ok(await isActivePin(services, 'erin', '97531864'));
       assert.deepEqual(await listMailFiles(pickupDir), before, 'no mail was written');
+    });
+
+    it("reads a file Excel saved in a de or fr locale as it is: BOM, semicolons, CRLF", async () => {
+      const excel = join(dataDir, 'excel-de.csv');
+      await writeFile(excel, '\uFEFFlogin;pin;expired\r\nerin;31847265;false\r\n');
+      const result = await umpin('pin', 'reset', '--csv', excel, '--no-email');
+      assertRun(result, 0, { stdout: 'line 2  reset    erin  no mail sent\n1 reset, 0 skipped, 0 failed\n' });
+      assert.ok(await isActivePin(services, 'erin', '31847265'));
+      assert.equal((await services.store.findMailbox('erin'))?.pinExpired, false);
     });
 
     it('refuses a file without a login column, with an unknown column, or with an unclosed quote (exit 2), before any reset', async () => {
@@ -479,6 +513,30 @@ describe('umpin administrator CLI', () => {
       assert.match(lines[2] ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z {2}pin\.admin-reset {2}success {2}grace {2}by admin from cli {2}\{"messageId":.*"to":"helpdesk@example\.com".*\}$/);
       assert.match(lines[0] ?? '', /^\S+ {2}mailbox\.enable {2}success {2}grace {2}by admin from cli$/, 'no detail, no braces');
       assertRun(future, 0, { stdout: /^$/ });
+    });
+
+    it('prune --before deletes the older events only, says how many, and is itself audited', async () => {
+      const own = await makeDataDir(); // its own trail: a prune must not reach the events the other tests read
+      try {
+        const ownEnv = { ...env, UMPIN_DATA_DIR: own };
+        const seeded = await openServices(loadConfig(ownEnv), pino({ level: 'silent' }));
+        const now = Date.now();
+        for (const days of [400, 40, 10]) {
+          await seeded.services.store.appendAudit({ at: new Date(now - days * 86_400_000), event: 'pin.logon', outcome: 'ok', login: 'zoe', actor: 'phone', source: '192.0.2.1' });
+        }
+        await seeded.close();
+        const pruned = await runUmpin(['audit', 'prune', '--before', '30d'], ownEnv);
+        assertRun(pruned, 0, { stdout: /^Deleted 2 audit events from before \d{4}-\d\d-\d\dT[\d:.]+Z\.\n$/ });
+        const left = await runUmpin(['audit', '--json'], ownEnv);
+        assertRun(left, 0);
+        const events = left.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { event: string; login: string | null; actor: string; detail: Record<string, unknown> });
+        assert.deepEqual(events.map((e) => [e.event, e.login, e.actor, e.detail.deleted]), [['pin.logon', 'zoe', 'phone', undefined], ['audit.prune', null, 'admin', 2]]);
+        const again = await runUmpin(['audit', 'prune', '--before', '30d'], ownEnv);
+        assertRun(again, 0, { stdout: /^Deleted 0 audit events from before / });
+        assert.equal((await runUmpin(['audit', '--json'], ownEnv)).stdout, left.stdout, 'nothing to delete: nothing changed, not even the trail');
+      } finally {
+        await rm(own, { recursive: true, force: true });
+      }
     });
 
     it('shows refused PIN changes with the rules they broke', async () => {

@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SETTINGS } from '../../src/config.ts';
 import { listMailFiles, makeDataDir, readPinMail, runUmpin, type CliResult, assertRun } from '../support/service.ts';
 
 const COMMAND_NAMES = [
@@ -303,6 +305,24 @@ describe('umpin CLI', () => {
       const result = await umpin(['policy', 'show'], undefined, { UMPIN_BODY_LIMIT: 'abc' });
       assertRun(result, 2, { stderr: 'umpin: configuration: UMPIN_BODY_LIMIT: "abc" must be a whole number from 1024 to 10485760.\n' });
       assert.equal(result.stdout, '');
+    });
+
+    it('refuses a mistyped setting (exit 2), naming the one meant, before serving or touching the data directory', async () => {
+      const fresh = mkdtempSync(join(tmpdir(), 'umpin-typo-'));
+      try {
+        const result = await runUmpin(['serve'], { UMPIN_DATA_DIR: fresh, UMPIN_LISTEN: '127.0.0.1:0', UMPIN_SMTP_ULR: 'smtp://relay.example.com:587' });
+        assertRun(result, 2, { stderr: 'umpin: configuration: UMPIN_SMTP_ULR: is not a setting umpin knows; did you mean UMPIN_SMTP_URL?\n' });
+        assert.equal(result.stdout, '');
+        assert.deepEqual(readdirSync(fresh), [], 'no database, secret or pickup directory was created');
+      } finally {
+        rmSync(fresh, { recursive: true, force: true });
+      }
+    });
+
+    it('lists every setting with its default in "umpin serve --help"', async () => {
+      const result = await umpin(['serve', '--help']);
+      assertRun(result, 0, { stderr: '' });
+      for (const name of Object.keys(SETTINGS)) assert.match(result.stdout, new RegExp(`^  ${name} +\\S.*\\(default .+\\)$`, 'm'), name);
     });
   });
 });

@@ -313,7 +313,7 @@ describe('/readyz on PostgreSQL', { skip: 'unavailable' in admin ? admin.unavail
     await client.query(`alter schema ${schema} rename to ${schema}_gone`);
     try {
       assert.deepEqual(await get(service, '/readyz'), notReady(
-        'the database schema is not current: 6 migration(s) not applied (0001-initial, 0002-pin-life, 0003-outbox, 0004-verifier-key-ids, 0005-voice-mail-settings, 0007-lock-effect-keep); restart umpin to apply them',
+        'the database schema is not current: 8 migration(s) not applied (0001-initial, 0002-pin-life, 0003-outbox, 0004-verifier-key-ids, 0005-voice-mail-settings, 0006-audit-retention, 0007-lock-effect-keep, 0008-web-sessions); restart umpin to apply them',
       ));
     } finally {
       await client.query(`alter schema ${schema}_gone rename to ${schema}`);

@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import { createTestSchema, postgresSkip, type TestSchema } from '../support/postgres.ts';
 import { assertRun, makeDataDir, runUmpin } from '../support/service.ts';
 
-const MIGRATIONS = ['0001-initial', '0002-pin-life', '0003-outbox', '0004-verifier-key-ids', '0005-voice-mail-settings', '0007-lock-effect-keep'];
+const MIGRATIONS = ['0001-initial', '0002-pin-life', '0003-outbox', '0004-verifier-key-ids', '0005-voice-mail-settings', '0006-audit-retention', '0007-lock-effect-keep', '0008-web-sessions'];
 const APPLIED_ALL = `${MIGRATIONS.map((name) => `applied  ${name}\n`).join('')}`;
 
 const skipPostgres = await postgresSkip();
@@ -42,7 +42,7 @@ describe('umpin migrate on SQLite', () => {
     const file = join(dir, 'umpin.sqlite');
 
     const before = await runUmpin(['migrate', '--check'], env);
-    assertRun(before, 1, { stderr: `umpin migrate: 6 migrations are pending on ${file} (0001-initial, 0002-pin-life, 0003-outbox, 0004-verifier-key-ids, 0005-voice-mail-settings, 0007-lock-effect-keep); run "umpin migrate".\n` });
+    assertRun(before, 1, { stderr: `umpin migrate: 8 migrations are pending on ${file} (0001-initial, 0002-pin-life, 0003-outbox, 0004-verifier-key-ids, 0005-voice-mail-settings, 0006-audit-retention, 0007-lock-effect-keep, 0008-web-sessions); run "umpin migrate".\n` });
     assert.deepEqual(checkTable(before.stdout), MIGRATIONS.map((name) => [name, 'pending', '-']));
 
     const first = await runUmpin(['migrate'], env);
@@ -102,7 +102,7 @@ describe('umpin migrate on PostgreSQL', { skip: skipPostgres }, () => {
   it('--check on a fresh schema exits 1 and creates nothing', async () => {
     const schema = await freshSchema();
     const result = await runUmpin(['migrate', '--check'], { UMPIN_DATA_DIR: await freshDataDir(), UMPIN_DATABASE_URL: schema.url });
-    assertRun(result, 1, { stderr: / 6 migrations are pending on postgres:\/\/.+ \(0001-initial, 0002-pin-life, 0003-outbox, 0004-verifier-key-ids, 0005-voice-mail-settings, 0007-lock-effect-keep\); run "umpin migrate"\.\n$/ });
+    assertRun(result, 1, { stderr: / 8 migrations are pending on postgres:\/\/.+ \(0001-initial, 0002-pin-life, 0003-outbox, 0004-verifier-key-ids, 0005-voice-mail-settings, 0006-audit-retention, 0007-lock-effect-keep, 0008-web-sessions\); run "umpin migrate"\.\n$/ });
     const tables = await schema.query(`select table_name from information_schema.tables where table_schema = '${schema.name}'`);
     assert.deepEqual(tables, []);
   });

@@ -54,7 +54,7 @@ describe('no PIN or password in clear anywhere but the mail', () => {
     assert.deepEqual(await (await phone('change-pin', { mailbox: 'nina', oldPin: ninaPin, newPin: '5829173046' })).json(), { result: 'ok' });
     secrets.add('5829173046');
     assert.equal((await phone('change-pin', { mailbox: 'nina', oldPin: '5829173046', newPin: '1234567890' })).status, 422);
-    await umpin(['pin', 'reset', 'omar', '--pin', '7395018264', '--no-email']);
+    await umpin(['pin', 'reset', 'omar', '--pin-stdin', '--no-email'], '7395018264\n');
     secrets.add('7395018264');
     await umpin(['pin', 'reset', 'omar']);
     await umpin(['pin', 'show', 'omar', '--json']);

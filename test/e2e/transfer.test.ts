@@ -45,8 +45,8 @@ describe('moving a populated SQLite database to PostgreSQL', { skip }, () => {
     assertRun(await source.umpin(['user', 'add', 'eve', '--password-stdin'], 'pw-eve-Tr4nsfer'), 0);
     // alice: her own policy, two administrator PINs, the welcome PIN and the first in history.
     assertRun(await source.umpin(['mailbox', 'set', 'alice', '--policy', 'sales']), 0);
-    assertRun(await source.umpin(['pin', 'reset', 'alice', '--pin', '27183945', '--no-email']), 0);
-    assertRun(await source.umpin(['pin', 'reset', 'alice', '--pin', '31415926', '--no-email', '--expired', 'false']), 0);
+    assertRun(await source.umpin(['pin', 'reset', 'alice', '--pin-stdin', '--no-email'], '27183945\n'), 0);
+    assertRun(await source.umpin(['pin', 'reset', 'alice', '--pin-stdin', '--no-email', '--expired', 'false'], '31415926\n'), 0);
     oldPins.set('alice', '27183945');
     pins.set('alice', '31415926');
     // bob: his own ResetPIN through the web service; the PIN comes from the mail.
@@ -190,7 +190,7 @@ describe('moving a populated SQLite database to PostgreSQL', { skip }, () => {
 
     it('history still refuses an old PIN, and the refusal changes nothing', async () => {
       const before = await snapshotState(target, ['alice']);
-      const result = await target.umpin(['pin', 'reset', 'alice', '--pin', oldPins.get('alice') as string, '--no-email']);
+      const result = await target.umpin(['pin', 'reset', 'alice', '--pin-stdin', '--no-email'], oldPins.get('alice') as string);
       assertRun(result, 1, { stderr: /pin\.history/ });
       assert.deepEqual(await snapshotState(target, ['alice']), before);
     });

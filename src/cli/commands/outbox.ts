@@ -42,7 +42,7 @@ PIN takes effect only when its mail is delivered; until then the old PIN works.`
       if (rows.length === 0) return print('The outbox is empty: no PIN mail waits, and none was queued recently.');
       print(formatTable([
         ['STATUS', 'LOGIN', 'RECIPIENT', 'ATTEMPTS', 'NEXT/AT', 'LAST REPLY', 'ID'],
-        ...rows.map((r) => [r.status, r.login, r.recipient, String(r.attempts), r.at, r.lastReply.slice(0, 60), r.id]),
+        ...rows.map((r) => [r.status, r.login, r.recipient, String(r.attempts), r.at, r.lastReply.slice(0, 90), r.id]),
       ]));
     },
   },

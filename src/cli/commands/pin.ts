@@ -7,18 +7,21 @@ import { CsvSyntaxError, parseCsv } from '../csv.ts';
 import { formatFields, progressLine, readSecretFromStdin, yesNo } from '../io.ts';
 import { mailboxJson } from './mailbox.ts';
 
-const RESET_HELP = `Like Set-UMMailboxPIN. Without --pin a PIN is generated and mailed; it takes effect
-only once the mail is handed off (a mail the relay cannot take now is queued, and
-"umpin serve" retries it). With --pin the chosen PIN must meet the policy (every
+const RESET_HELP = `Like Set-UMMailboxPIN. Without a chosen PIN one is generated and mailed; it takes
+effect only once the mail is handed off (a mail the relay cannot take now is
+queued, and "umpin serve" retries it). A chosen PIN must meet the policy (every
 broken rule is listed with its id, and nothing changes); it is mailed too unless
---no-email is given.
-  --pin <digits>              the PIN to set, instead of a generated one
+--no-email is given. A PIN is never taken as an argument: it would show in ps
+and in the shell's history.
+  --pin-stdin                 read the PIN to set from standard input (one
+                              trailing newline is dropped)
+  --pin-file <file>           read the PIN to set from this file
   --expired true|false        the user must choose a new PIN at the next phone
                               logon (default true)
   --locked-out true|false     lock the mailbox out of phone logons (default false:
                               a reset unlocks it and clears the failed logons)
   --notify-email <address>    mail the PIN here instead of the mailbox's address
-  --no-email                  send no mail (needs --pin)
+  --no-email                  send no mail (needs --pin-stdin or --pin-file)
 
 Many mailboxes at once: --csv <file> (or - for standard input) reads a CSV file
 whose first line names its columns, from:
@@ -39,13 +42,16 @@ function pinState(mailbox: ReturnType<typeof mailboxJson>) {
   return { login, hasPin, pinExpired, firstTimeUser, lockedOut, pinSetAt, failedLogons, policy };
 }
 
-function singleReset(options: ParsedArgs['options']): AdminPinReset {
+/** A PIN on the command line shows in ps and the shell's history; --pin is known only to say so. */
+const PIN_ARGUMENT_REFUSED = '--pin is not taken: a PIN given as an argument shows in ps and in the shell\'s history. Pipe it in with --pin-stdin, or name a file with --pin-file.';
+
+async function singleReset(options: ParsedArgs['options']): Promise<AdminPinReset> {
   const noEmail = options['no-email'] === true;
-  const pin = stringOption(options, 'pin');
   const notifyEmail = stringOption(options, 'notify-email');
   const expired = booleanOption(options, 'expired');
   const lockedOut = booleanOption(options, 'locked-out');
   if (noEmail && notifyEmail !== undefined) throw new UsageError('--no-email and --notify-email contradict each other; give one of them.');
+  const pin = await readChosenPin(options);
   return {
     ...(pin === undefined ? {} : { pin }),
     ...(notifyEmail === undefined ? {} : { notifyEmail }),
@@ -53,6 +59,19 @@ function singleReset(options: ParsedArgs['options']): AdminPinReset {
     ...(lockedOut === undefined ? {} : { lockedOut }),
     ...(noEmail ? { sendEmail: false } : {}),
   };
+}
+
+/** The PIN from --pin-stdin or --pin-file, one trailing newline dropped; undefined when neither is given. */
+async function readChosenPin(options: ParsedArgs['options']): Promise<string | undefined> {
+  const file = stringOption(options, 'pin-file');
+  if (options['pin-stdin'] === true && file !== undefined) throw new UsageError('give --pin-stdin or --pin-file, not both.');
+  if (options['pin-stdin'] === true) return readSecretFromStdin();
+  if (file === undefined) return undefined;
+  try {
+    return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new UsageError(`--pin-file: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }
 
 /** The CSV's lines after its header, keyed by column; refuses a file that cannot be read as the columns we know. */
@@ -95,8 +114,8 @@ export function formatBulkResult(result: BulkResetResult, lineWidth = 0): string
 }
 
 async function runBulkReset(file: string, options: ParsedArgs['options']): Promise<void> {
-  for (const perLine of ['pin', 'notify-email']) {
-    if (options[perLine] !== undefined) throw new UsageError(`--${perLine} cannot be combined with --csv; set it per line in the ${perLine.replace('-', '_')} column.`);
+  for (const [option, column] of [['pin-stdin', 'pin'], ['pin-file', 'pin'], ['notify-email', 'notify_email']]) {
+    if (options[option as string] !== undefined) throw new UsageError(`--${option} cannot be combined with --csv; set it per line in the ${column} column.`);
   }
   const expired = booleanOption(options, 'expired');
   const lockedOut = booleanOption(options, 'locked-out');
@@ -133,17 +152,19 @@ async function runBulkReset(file: string, options: ParsedArgs['options']): Promi
 export const PIN_COMMANDS: readonly Command[] = [
   {
     name: 'pin reset',
-    usage: 'umpin pin reset <login> [--pin <digits>] [--expired true|false] [--locked-out true|false] [--notify-email <address>] [--no-email]\n       umpin pin reset --csv <file> [--expired true|false] [--locked-out true|false] [--no-email]',
+    usage: 'umpin pin reset <login> [--pin-stdin | --pin-file <file>] [--expired true|false] [--locked-out true|false] [--notify-email <address>] [--no-email]\n       umpin pin reset --csv <file> [--expired true|false] [--locked-out true|false] [--no-email]',
     summary: "reset a mailbox's PIN, or many from a CSV file (Set-UMMailboxPIN)",
     help: RESET_HELP,
     examples: [
       'umpin pin reset alice',
-      'umpin pin reset alice --pin 48151623 --expired false --no-email',
+      "printf '%s' \"$PIN\" | umpin pin reset alice --pin-stdin --expired false --no-email",
       'umpin pin reset --csv resets.csv',
       "printf 'login,pin\\nalice,\\nbob,86420975\\n' | umpin pin reset --csv -",
     ],
     options: {
       pin: { type: 'string' },
+      'pin-stdin': { type: 'boolean' },
+      'pin-file': { type: 'string' },
       expired: { type: 'string' },
       'locked-out': { type: 'string' },
       'notify-email': { type: 'string' },
@@ -152,6 +173,7 @@ export const PIN_COMMANDS: readonly Command[] = [
     },
     positionals: { min: 0, max: 1 },
     async run({ positionals, options }) {
+      if (options.pin !== undefined) throw new UsageError(PIN_ARGUMENT_REFUSED);
       const csv = stringOption(options, 'csv');
       if (csv !== undefined) {
         if (positionals.length > 0) throw new UsageError('give either a login or --csv <file>, not both.');
@@ -159,7 +181,7 @@ export const PIN_COMMANDS: readonly Command[] = [
       }
       const login = positionals[0];
       if (login === undefined) throw new UsageError('give the login whose PIN to reset, or --csv <file>.');
-      const request = singleReset(options);
+      const request = await singleReset(options);
       const { outcome, mailbox } = await withServices(async (services) => {
         const outcome = await resetPinByAdmin(services, login, request);
         return { outcome, mailbox: await showMailbox(services, login) };

@@ -1,5 +1,5 @@
 /** `umpin serve` and `umpin user add`: the service itself and who may sign in to it. */
-import { SETTINGS, loadConfig } from '../../config.ts';
+import { describeSettings, loadConfig } from '../../config.ts';
 import { addUser, setUserPassword } from '../../operations/admin.ts';
 import { UsageError, print, withServices, type Command } from '../command.ts';
 import { readSecretFromStdin } from '../io.ts';
@@ -10,8 +10,9 @@ export const SERVICE_COMMANDS: readonly Command[] = [
     usage: 'umpin serve',
     summary: 'run the web service (what `npm start` runs)',
     help: `Serves ResetPIN at /EWS/UM2007Legacy.asmx and /UnifiedMessaging/Service.asmx.
-Settings come from the environment:
-${Object.entries(SETTINGS).map(([name, s]) => `  ${name.padEnd(22)} ${s.help} (default ${s.default})`).join('\n')}`,
+Settings come from the environment (docs/configuration.md); an UMPIN_* variable
+that is none of these stops the start, naming the setting it is nearest to:
+${describeSettings()}`,
     examples: ['UMPIN_LISTEN=0.0.0.0:8080 UMPIN_DATA_DIR=/var/lib/umpin umpin serve'],
     options: {},
     positionals: { min: 0, max: 0 },

@@ -8,11 +8,11 @@
  * URL: with a URL the extra options (`requireTLS`, `tls.ca`, `pool`) are
  * easily lost, silently dropping the CA and the TLS requirement (DESIGN §6).
  */
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { MailHandOffFailed, type HandOffFacts } from '../../errors.ts';
+import { readCertificateFile } from '../../read-setting-file.ts';
 import type { HandOffReceipt, MailMessage, MailTransport } from '../mail-message.ts';
 import type { SmtpRelay } from './smtp-url.ts';
 
@@ -41,7 +41,7 @@ export class SmtpTransport implements MailTransport {
     const timeoutMs = options.timeoutMs ?? DEFAULT_SMTP_TIMEOUT_MS;
     if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new TypeError('SMTP maxConnections must be a whole number of at least 1.');
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new TypeError('SMTP timeoutMs must be a whole number of milliseconds, at least 1.');
-    const ca = options.caFile === undefined ? undefined : [...defaultCertificates(), ...readCaFile(options.caFile)];
+    const ca = options.caFile === undefined ? undefined : [...defaultCertificates(), ...readCertificateFile('UMPIN_SMTP_CA_FILE', options.caFile)];
 
     this.#mailer = nodemailer.createTransport({
       pool: true,
@@ -187,25 +187,6 @@ function defaultCertificates(): readonly string[] {
     // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS; so do we, by leaving it out.
     return tls.rootCertificates;
   }
-}
-
-function readCaFile(path: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new TypeError(`UMPIN_SMTP_CA_FILE ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: error });
-  }
-  const certificates = pemCertificates(text);
-  if (certificates.length === 0) throw new TypeError(`UMPIN_SMTP_CA_FILE ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
-  for (const pem of certificates) {
-    try {
-      new X509Certificate(pem);
-    } catch (error) {
-      throw new TypeError(`UMPIN_SMTP_CA_FILE ${path} holds a certificate that does not parse.`, { cause: error });
-    }
-  }
-  return certificates;
 }
 
 function pemCertificates(text: string): string[] {

@@ -12,11 +12,12 @@
  * User and password are percent-decoded, so a password holding `@`, `:`, `/`
  * or `%` must be percent-encoded in the URL.
  *
- * A bad URL throws a TypeError naming the setting (STYLE 4). The messages
+ * A bad URL throws a ConfigError naming the setting (STYLE 4). The messages
  * quote no part of the URL: a password holding a `/` or `#` ends the
  * authority early and lands in the host, port or path, so none of those is
  * safe to echo.
  */
+import { ConfigError } from '../../errors.ts';
 
 export const DEFAULT_SMTP_PORT = 587;
 export const DEFAULT_SMTPS_PORT = 465;
@@ -100,14 +101,5 @@ function parseCredentials(parsed: URL): { user: string; pass: string } | undefin
 }
 
 function invalid(problem: string): never {
-  throw new TypeError(`${SETTING} ${problem}.`);
-}
-
-/** The relay for logs and messages: scheme, user, host, port and TLS mode; never the password. */
-export function describeSmtpRelay(relay: SmtpRelay): string {
-  const scheme = relay.tlsMode === 'implicit' ? 'smtps' : 'smtp';
-  const user = relay.auth ? `${encodeURIComponent(relay.auth.user)}@` : '';
-  const host = relay.host.includes(':') ? `[${relay.host}]` : relay.host;
-  const query = relay.tlsMode === 'opportunistic' || relay.tlsMode === 'off' ? `?tls=${relay.tlsMode}` : '';
-  return `${scheme}://${user}${host}:${relay.port}${query}`;
+  throw new ConfigError(SETTING, `${problem}.`);
 }

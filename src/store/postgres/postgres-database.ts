@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect, PostgresIntrospector, sql, type DatabaseIntrospector, type DatabaseMetadata, type SchemaMetadata, type TableMetadata } from 'kysely';
 import pg from 'pg';
 import { DatabaseUnavailable } from '../../errors.ts';
+import { redactSecretsIn } from '../../lib/redact-url.ts';
 import type { Database } from '../schema.ts';
 
 export interface PostgresDatabase {
@@ -53,7 +54,7 @@ export async function openPostgresDatabase(url: string): Promise<PostgresDatabas
   } catch (error) {
     await pool.end();
     throw new DatabaseUnavailable(
-      `Cannot connect to PostgreSQL at ${describeServer(url)} (${withoutPassword(describeFailure(error), url)}); ` +
+      `Cannot connect to PostgreSQL at ${describeServer(url)} (${redactSecretsIn(describeFailure(error), url)}); ` +
         'check that the server is running and reachable, and that UMPIN_DATABASE_URL names the right host, port, database, user and password.',
       { cause: error },
     );
@@ -125,15 +126,4 @@ function describeFailure(error: unknown): string {
     return error.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ');
   }
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A driver's message could quote the connection string; the password never reaches a terminal or log. */
-function withoutPassword(message: string, url: string): string {
-  let password = '';
-  try {
-    password = decodeURIComponent(new URL(url).password);
-  } catch {
-    return message.replace(url, 'the configured server');
-  }
-  return password === '' ? message : message.split(password).join('***');
 }

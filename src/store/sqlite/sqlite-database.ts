@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database } from '../schema.ts';
@@ -26,7 +26,7 @@ export function openSqliteDatabase(file: string): SqliteDatabase {
   withBusyRetry(() => connection.pragma('journal_mode = WAL'));
   connection.pragma('synchronous = FULL');
   connection.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(connection) }) });
   return {
     db,
     async exclusively(work) {
@@ -48,9 +48,27 @@ export function openSqliteDatabase(file: string): SqliteDatabase {
  * deferred transaction that has read and then writes, after another process
  * (the CLI beside the server, or two CLI commands) committed, fails at once
  * with "database is locked": SQLite cannot wait for a lock upgrade. Taking the
- * write lock at BEGIN makes it wait through the busy timeout instead.
+ * write lock at BEGIN makes it wait through the busy timeout instead. Done in
+ * the driver's own hook, as the PostgreSQL dialect swaps its introspector.
  */
-const BEGIN_TRANSACTION = 'begin immediate';
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = Object.freeze({ ...config });
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
 
 /** The store's queries are a fixed set; more distinct texts than this means something builds SQL with values in it. */
 const MAX_CACHED_STATEMENTS = 500;
@@ -68,7 +86,7 @@ function withStatementCache(connection: BetterSqlite3.Database): { prepare(sql: 
     prepare(sql) {
       let statement = statements.get(sql);
       if (statement === undefined) {
-        statement = connection.prepare(sql === 'begin' ? BEGIN_TRANSACTION : sql);
+        statement = connection.prepare(sql);
         if (statements.size < MAX_CACHED_STATEMENTS) statements.set(sql, statement);
       }
       return statement;
