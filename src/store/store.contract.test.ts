@@ -265,6 +265,8 @@ for (const engine of ENGINES) {
         lockedOut: false,
         failedLogons: 0,
         pinGeneration: 0,
+        // The voice mail settings' defaults (migration 0005): missed-call notices on, everything else off or empty.
+        voiceMail: { oofStatus: false, missedCallNotificationEnabled: true, playOnPhoneDialString: '', telephoneAccessFolder: '' },
       });
       await assert.rejects(store.createMailbox(newMailbox('carol', '102', { policyName: 'missing' }), T0), 'an unknown policy is refused by the database');
     });
