@@ -1,12 +1,14 @@
 /**
  * The one way to bound a piece of work in time: `work` gets an AbortSignal
- * (`AbortSignal.timeout`) to stop its own I/O, and the caller is answered at
- * the deadline whether or not `work` heeds the signal. A driver that ignores
- * it (a TLS handshake ldapts does not time out, a database that never
- * answers) cannot hold the caller past the deadline.
+ * to stop its own I/O, and the caller is answered at the deadline whether or
+ * not `work` heeds the signal. A driver that ignores it (a TLS handshake
+ * ldapts does not time out, a database that never answers) cannot hold the
+ * caller past the deadline.
  *
- * Like `AbortSignal.timeout` itself, the deadline does not keep the process
- * alive: work that holds no socket or timer could never finish anyway.
+ * The deadline's timer keeps the process alive until the caller has its
+ * answer (unlike `AbortSignal.timeout`, whose timer is unref'd): a CLI
+ * command whose transport holds no handle must still end with the timeout's
+ * error, not exit with its promise unsettled.
  */
 
 /** What `withDeadline` rejects with when no `onTimeout` is given. */
@@ -20,18 +22,15 @@ function describeTimeout(ms: number): Error {
  * its reason; a late result or rejection of `work` is ignored.
  */
 export function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>, onTimeout: () => Error = () => describeTimeout(ms)): Promise<T> {
-  const timeout = AbortSignal.timeout(ms);
   // Aborted with the caller's error as reason, so a transport that rethrows `signal.reason` says the same thing.
   const controller = new AbortController();
-  let timedOut: Error | undefined;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      timedOut = onTimeout();
+    const timer = setTimeout(() => {
+      const timedOut = onTimeout();
       controller.abort(timedOut);
       reject(timedOut);
-    };
-    timeout.addEventListener('abort', onAbort, { once: true });
-    const settle = () => timeout.removeEventListener('abort', onAbort);
+    }, ms);
+    const settle = () => clearTimeout(timer);
     let running: Promise<T>;
     try {
       running = work(controller.signal);
