@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toUmpinError } from '../errors.ts';
-import { openOperationsHarness, type OperationsHarness } from '../../test/support/operations.ts';
+import { describeFailure, openOperationsHarness, tally, type OperationsHarness } from '../../test/support/operations.ts';
 import { enableMailbox, lockMailbox, newPolicy, resetPinByAdmin, unlockMailbox } from './admin.ts';
 import { deliverDueMail, listOutbox, retryOutboxMail } from './outbox.ts';
 import { phoneChangePin, phoneLogon, type PhoneSource, type PhoneTarget } from './phone.ts';
@@ -16,18 +16,10 @@ const THROTTLED = 'busy: Too many wrong PINs for this mailbox from this phone sy
 function check(h: OperationsHarness, target: PhoneTarget, pin: string, source: PhoneSource): Promise<string> {
   return phoneLogon(h.services, target, pin, source).then(
     (answer) => answer.result,
-    (error: unknown) => {
-      const failure = toUmpinError(error);
-      return failure.code === 'ERR_SERVER_BUSY' ? `busy: ${failure.message}` : failure.code;
-    },
+    describeFailure,
   );
 }
 
-function tally(outcomes: readonly string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const outcome of outcomes) counts[outcome] = (counts[outcome] ?? 0) + 1;
-  return counts;
-}
 
 /** alice, enabled with the default policy (auto-reset every 5, locked at 15); returns her welcome PIN. */
 async function withAlice(env: Record<string, string> = {}): Promise<{ h: OperationsHarness; pin: string }> {

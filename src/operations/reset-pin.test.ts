@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { localAuthenticator } from '../auth/authenticate.ts';
 import { Kdf } from '../crypto/kdf.ts';
 import { AuthenticationFailed, ServerBusy, toUmpinError } from '../errors.ts';
-import { openOperationsHarness, type OperationsHarness } from '../../test/support/operations.ts';
+import { describeFailure, openOperationsHarness, tally, type OperationsHarness } from '../../test/support/operations.ts';
 import { addUser, enableMailbox } from './admin.ts';
 import { resetPin } from './reset-pin.ts';
 import { MAX_LOGIN_LENGTH } from './sign-in.ts';
@@ -19,18 +19,10 @@ const TOO_MANY_FAILURES = 'Too many failed sign-ins for this user from your addr
 function attempt(h: OperationsHarness, login: string, password: string, source: string): Promise<string> {
   return resetPin(h.services, { login, password }, source).then(
     () => 'ok',
-    (error: unknown) => {
-      const failure = toUmpinError(error);
-      return failure.code === 'ERR_SERVER_BUSY' ? `busy: ${failure.message}` : failure.code;
-    },
+    describeFailure,
   );
 }
 
-function tally(outcomes: readonly string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const outcome of outcomes) counts[outcome] = (counts[outcome] ?? 0) + 1;
-  return counts;
-}
 
 async function withCarol(env: Record<string, string> = {}): Promise<OperationsHarness> {
   const h = await openOperationsHarness({ UMPIN_LIMIT_REQUESTS_PER_MINUTE: '100000', ...env });

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { localAuthenticator } from '../auth/authenticate.ts';
 import { Kdf } from '../crypto/kdf.ts';
 import { toUmpinError } from '../errors.ts';
-import { FIXED_NOW, openOperationsHarness, type OperationsHarness } from '../../test/support/operations.ts';
+import { describeFailure, FIXED_NOW, openOperationsHarness, tally, type OperationsHarness } from '../../test/support/operations.ts';
 import { addUser } from './admin.ts';
 import type { Services } from './services.ts';
 import { MAX_LOGIN_LENGTH, admitRequest, signIn } from './sign-in.ts';
@@ -21,10 +21,7 @@ const TOO_MANY_REQUESTS = 'busy: Too many requests from your address; try again 
 function outcome(promise: Promise<{ login: string } | void>): Promise<string> {
   return promise.then(
     (caller) => (caller ? `ok ${caller.login}` : 'ok'),
-    (error: unknown) => {
-      const failure = toUmpinError(error);
-      return failure.code === 'ERR_SERVER_BUSY' ? `busy: ${failure.message}` : failure.code;
-    },
+    describeFailure,
   );
 }
 
@@ -32,11 +29,6 @@ function attempt(services: Services, login: string, password: string, source: st
   return outcome(signIn(services, { login, password }, source, 'soap.auth', via));
 }
 
-function tally(outcomes: readonly string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const o of outcomes) counts[o] = (counts[o] ?? 0) + 1;
-  return counts;
-}
 
 async function withDave(env: Record<string, string> = {}): Promise<OperationsHarness> {
   const h = await openOperationsHarness(env);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openServices } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
-import { MailHandOffFailed } from '../../src/errors.ts';
+import { MailHandOffFailed, toUmpinError } from '../../src/errors.ts';
 import type { HandOffReceipt, MailMessage, MailTransport } from '../../src/mail/mail-message.ts';
 import { NO_METRICS, type KdfPurpose } from '../../src/observability/metrics.ts';
 import type { Logger, Services } from '../../src/operations/services.ts';
@@ -87,4 +87,17 @@ export async function openOperationsHarness(env: Record<string, string> = {}, ov
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** What a caller sees of a refusal: the error's code, with the message for a busy answer (which limit said no). */
+export function describeFailure(error: unknown): string {
+  const failure = toUmpinError(error);
+  return failure.code === 'ERR_SERVER_BUSY' ? `busy: ${failure.message}` : failure.code;
+}
+
+/** How many times each outcome came back from a batch of concurrent calls. */
+export function tally(outcomes: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const outcome of outcomes) counts[outcome] = (counts[outcome] ?? 0) + 1;
+  return counts;
 }
