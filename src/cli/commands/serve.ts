@@ -33,10 +33,7 @@ they would show in ps and in the shell's history.`,
     options: { 'password-stdin': { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
     async run({ positionals, options }) {
-      if (options['password-stdin'] !== true) {
-        throw new UsageError('Pass --password-stdin and pipe the password in; passwords are never taken as arguments (they would show in ps and shell history).');
-      }
-      const password = await readSecretFromStdin();
+      const password = await readPasswordFromStdin(options['password-stdin']);
       const login = positionals[0] as string;
       await withServices((services) => addUser(services, login, password));
       print(`Added user ${login}.`);
@@ -52,13 +49,18 @@ as "user add" does. The user's self-service sessions end at their next request.`
     options: { 'password-stdin': { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
     async run({ positionals, options }) {
-      if (options['password-stdin'] !== true) {
-        throw new UsageError('Pass --password-stdin and pipe the password in; passwords are never taken as arguments (they would show in ps and shell history).');
-      }
-      const password = await readSecretFromStdin();
+      const password = await readPasswordFromStdin(options['password-stdin']);
       const login = positionals[0] as string;
       await withServices((services) => setUserPassword(services, login, password));
       print(`Changed the password of ${login}.`);
     },
   },
 ];
+
+/** The password piped in with --password-stdin; never one given as an argument (ps and shell history would show it). */
+async function readPasswordFromStdin(passwordStdin: unknown): Promise<string> {
+  if (passwordStdin !== true) {
+    throw new UsageError('Pass --password-stdin and pipe the password in; passwords are never taken as arguments (they would show in ps and shell history).');
+  }
+  return readSecretFromStdin();
+}
