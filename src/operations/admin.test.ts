@@ -297,7 +297,7 @@ describe('mailboxes', () => {
     }
   });
 
-  it('the loser of two concurrent enables with one extension is told the extension is taken', { todo: 'it is told MailboxAlreadyEnabled for a login that has no mailbox (createMailbox\'s ON CONFLICT DO NOTHING also swallows the extension index)' }, async () => {
+  it('the loser of two concurrent enables with one extension is told the extension is taken', async () => {
     const h = await openOperationsHarness();
     try {
       const outcomes = await Promise.all(['x1', 'x2'].map((login) => outcome(enableMailbox(h.services, login, { email: `${login}@example.com`, extension: '300' }))));
@@ -343,7 +343,7 @@ describe('mailboxes', () => {
     }
   });
 
-  it('the loser of two concurrent setMailbox to one extension is told the extension is taken', { todo: 'it gets ERR_INTERNAL: the unique index on the extension throws past checkMailboxSettings' }, async () => {
+  it('the loser of two concurrent setMailbox to one extension is told the extension is taken', async () => {
     const { h } = await withAlice();
     try {
       await enableMailbox(h.services, 'bob', { email: 'bob@example.com', extension: '100' });

@@ -130,9 +130,14 @@ async function checkMailboxSettings(services: Services, login: string, settings:
   if (!(await services.store.findPolicy(settings.policyName))) {
     throw new InvalidArgument(`There is no policy "${settings.policyName}"; list them with: umpin policy show`);
   }
-  const owner = await services.store.findMailboxLoginByExtension(settings.extension);
-  if (owner !== undefined && owner !== login) throw new InvalidArgument(`The extension ${settings.extension} belongs to the mailbox "${owner}".`);
+  await checkExtensionFree(services, login, settings.extension);
   return settings;
+}
+
+/** Refuses an extension another mailbox holds, naming it. */
+async function checkExtensionFree(services: Services, login: string, extension: string): Promise<void> {
+  const owner = await services.store.findMailboxLoginByExtension(extension);
+  if (owner !== undefined && owner !== login) throw new InvalidArgument(`The extension ${extension} belongs to the mailbox "${owner}".`);
 }
 
 /**
@@ -161,7 +166,9 @@ export async function enableMailbox(services: Services, login: string, request: 
       lastName: request.lastName ?? '',
     });
     if (!(await services.store.createMailbox({ login, ...settings, pinSalt: randomBytes(16) }, services.now()))) {
-      throw new MailboxAlreadyEnabled(login); // created by someone else a moment ago
+      // Someone else won a race since the check above: the database's unique indexes decided which.
+      await checkExtensionFree(services, login, settings.extension);
+      throw new MailboxAlreadyEnabled(login);
     }
     await audit(services, 'mailbox.enable', login);
   }
@@ -180,7 +187,11 @@ export async function setMailbox(services: Services, login: string, request: Mai
     firstName: request.firstName ?? current.firstName,
     lastName: request.lastName ?? current.lastName,
   });
-  await services.store.updateMailbox(login, settings);
+  await services.store.updateMailbox(login, settings).catch(async (error: unknown) => {
+    // The extension's unique index refused a mailbox that took it since the check above: say whose it is.
+    await checkExtensionFree(services, login, settings.extension);
+    throw error;
+  });
   await audit(services, 'mailbox.set', login, { changed: Object.keys(given(request)).join(' ') });
   return showMailbox(services, login);
 }
