@@ -13,6 +13,7 @@
  */
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { AutodiscoverRequestInvalid } from '../errors.ts';
+import { withoutStackTraces } from '../lib/without-stack-traces.ts';
 
 export const REQUEST_NS = 'http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006';
 export const OUTLOOK_RESPONSE_SCHEMA = 'http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a';
@@ -95,13 +96,7 @@ export function parseAutodiscoverRequest(body: Uint8Array): AutodiscoverRequest 
   parser.on('cdata', onText);
   parser.on('error', (error) => invalid(`The request is not well-formed XML: ${error.message.replace(/^[^:]*:\d+:\d+:\s*/, '').replace(/\.$/, '')}.`));
 
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    parser.write(text).close();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
+  withoutStackTraces(() => parser.write(text).close());
   if (!sawRoot) invalid('The request body holds no <Autodiscover> element.');
   const emailAddress = fields.emailAddress?.trim();
   const schema = fields.acceptableResponseSchema?.trim();

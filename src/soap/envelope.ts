@@ -10,6 +10,7 @@
  */
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { InvalidRequest, InvalidRequestValue, SoapMustUnderstand, SoapSchemaViolation, SoapVersionMismatch } from '../errors.ts';
+import { withoutStackTraces } from '../lib/without-stack-traces.ts';
 import {
   MESSAGES_NS,
   SOAP11_ENVELOPE_NS,
@@ -260,14 +261,7 @@ function parseEnvelope(text: string): ParsedEnvelope {
     throw new SoapSchemaViolation(`The request is not well-formed XML: ${describeSaxesError(error.message)}.`, { cause: error });
   });
 
-  // saxes builds an Error (with a stack) for every malformed input; only its message is used.
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    parser.write(text).close();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
+  withoutStackTraces(() => parser.write(text).close());
 
   if (!sawRoot) schema('The request body is empty or holds no XML element; send a SOAP 1.1 envelope.');
   if (!sawBody) schema('The Envelope has no Body.');
