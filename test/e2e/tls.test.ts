@@ -240,7 +240,7 @@ describe('credentials over plain HTTP', () => {
       method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer not-a-real-key' }, body: '{"mailbox":"bob","pin":"000000"}',
     });
     assert.equal(response.status, 403);
-    assert.deepEqual(await response.json(), { error: 'ERR_AUTH_PLAIN_HTTP', message: REFUSAL });
+    assert.deepEqual(await response.json(), { error: 'auth-plain-http', message: REFUSAL });
   });
 
   remote('without credentials the request goes on as before (the WSDL, and the usual 401 asking for them)', async () => {
