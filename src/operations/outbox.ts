@@ -9,9 +9,8 @@ import { decryptPayloadWithAny } from '../crypto/payload-cipher.ts';
 import { InvalidArgument, MailHandOffFailed, toUmpinError } from '../errors.ts';
 import type { MailMessage } from '../mail/mail-message.ts';
 import type { AuditEvent, ClaimedMail, QueuedMail } from '../store/index.ts';
-import { ADMIN } from './admin.ts';
 import { describeFacts, handOffWithin, retryDelayMs } from './change-pin.ts';
-import type { Services } from './services.ts';
+import { ADMIN, type Services } from './services.ts';
 
 export type DeliveryStatus = 'Sent' | 'Retry' | 'Failed';
 

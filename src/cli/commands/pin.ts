@@ -1,6 +1,7 @@
 /** Set-UMMailboxPIN (one mailbox, or many from CSV), Get-UMMailboxPin, and locking. */
 import { readFile } from 'node:fs/promises';
-import { findLastMail, lockMailbox, resetPinByAdmin, showMailbox, unlockMailbox, type AdminPinReset } from '../../operations/admin.ts';
+import { showMailbox } from '../../operations/admin/mailboxes.ts';
+import { findLastMail, lockMailbox, resetPinByAdmin, unlockMailbox, type AdminPinReset } from '../../operations/admin/pins.ts';
 import { BULK_RESET_COLUMNS, bulkResetPins, type BulkResetColumn, type BulkResetLine, type BulkResetResult } from '../../operations/bulk-reset.ts';
 import { CommandFailed, UsageError, booleanOption, describeMailOutcome, print, stringOption, withServices, type Command, type ParsedArgs } from '../command.ts';
 import { CsvSyntaxError, parseCsv } from '../csv.ts';
