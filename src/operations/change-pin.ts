@@ -13,7 +13,7 @@ import { encryptPayload } from '../crypto/payload-cipher.ts';
 import { InternalError, NoPinSatisfiesPolicy, PinPolicyViolated, ServerBusy, toUmpinError } from '../errors.ts';
 import { handOffAuditDetail, handOffWithin, toHandOffFacts } from '../mail/hand-off.ts';
 import type { HandOffReceipt, MailMessage } from '../mail/mail-message.ts';
-import { composePinMail } from '../mail/pin-message.ts';
+import { composePinMail } from '../mail/compose-pin-mail.ts';
 import { HISTORY_FAILURE, checkPin, generatePin, type PinContext } from '../pin/index.ts';
 import type { MailboxState, PinChangeEffects, PinChangeReason } from '../store/index.ts';
 import { handOffLeaseUntil, retryDelayMs } from './outbox-policy.ts';
