@@ -65,5 +65,5 @@ export interface Actor {
   readonly via?: string;
 }
 
-/** The administrator at the command line: the actor of every admin operation and of the CLI's outbox commands. */
+/** The administrator at the command line: the actor of what the umpin commands change. */
 export const ADMIN: Actor = Object.freeze({ actor: 'admin', source: 'cli' });
