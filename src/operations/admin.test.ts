@@ -15,6 +15,7 @@ import {
   setMailbox, setPolicy, setUserPassword, showMailbox, showPolicies, unlockMailbox, validateLogin,
 } from './admin.ts';
 import { MAX_LOGIN_LENGTH } from './sign-in.ts';
+import { countPendingPinChanges, findRememberedPinVerifiers } from '../../test/support/store-readers.ts';
 
 /** "ok", or the error's class name and message, as the CLI would print it. */
 function outcome(promise: Promise<unknown>): Promise<string> {
@@ -27,11 +28,11 @@ async function snapshot(h: OperationsHarness, logins: readonly string[]): Promis
   return {
     mailboxes: await Promise.all(logins.map(async (login) => ({
       mailbox: await store.findMailbox(login),
-      verifiers: (await store.findRememberedPinVerifiers(login)).map((v) => v.toString('hex')),
+      verifiers: (await findRememberedPinVerifiers(store, login)).map((v) => v.toString('hex')),
       password: (await store.findPassword(login))?.verifier,
     }))),
     policies: await store.listPolicies(),
-    pending: await store.countPendingPinChanges(),
+    pending: await countPendingPinChanges(store),
     audit: (await store.listAudit({})).length,
     relayAttempts: h.transport.attempts,
   };
@@ -253,7 +254,7 @@ describe('mailboxes', () => {
       assert.match(await outcome(enableMailbox(h.services, 'bob', { email: 'bob@typo.example', extension: '100' })), /^MailHandOffFailed: /);
       const bob = await showMailbox(h.services, 'bob');
       assert.deepEqual([bob.hasPin, bob.email], [false, 'bob@typo.example']);
-      assert.equal(await h.services.store.countPendingPinChanges('bob'), 0);
+      assert.equal(await countPendingPinChanges(h.services.store, 'bob'), 0);
       assert.deepEqual(await findLastMail(h.services, 'bob'), { status: 'failed', at: FIXED_NOW.toISOString(), reply: '550 5.1.1 no such user' });
 
       h.transport.mode = 'take';
@@ -452,7 +453,7 @@ describe('resetPinByAdmin', () => {
       assert.notEqual(h.transport.taken[1]?.text, h.transport.taken[2]?.text);
       assert.equal(await isActivePin(h.services, 'alice', h.transport.lastPin()), true);
       assert.equal((await showMailbox(h.services, 'alice')).pinGeneration, before + 2);
-      assert.equal(await h.services.store.countPendingPinChanges('alice'), 0);
+      assert.equal(await countPendingPinChanges(h.services.store, 'alice'), 0);
     } finally {
       await h.close();
     }
