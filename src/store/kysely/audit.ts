@@ -23,9 +23,7 @@ export function createAuditStore({ db }: StoreContext): AuditStore {
 
     async listAudit(filter) {
       // Newest first so that a limit keeps the latest events; returned oldest first.
-      let query = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc');
-      if (filter.login !== undefined) query = query.where('login', '=', filter.login);
-      if (filter.since !== undefined) query = query.where('at', '>=', filter.since.toISOString());
+      let query = auditMatching(filter).selectAll().orderBy('id', 'desc');
       if (filter.limit !== undefined) query = query.limit(filter.limit);
       return (await query.execute()).reverse().map(toAuditEvent);
     },
