@@ -132,7 +132,7 @@ export class Kdf {
   }
 }
 
-/** A stored verifier and the key it was made under. */
+/** A stored verifier and the server key it was made under (docs/secret-rotation.md); the store keeps them so. */
 export interface KeyedVerifier {
   readonly verifier: Buffer;
   readonly keyId: string;

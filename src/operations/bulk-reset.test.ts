@@ -11,6 +11,7 @@ import { QUIET, openOperationsHarness, type OperationsHarness } from '../../test
 import { enableMailbox } from './admin/mailboxes.ts';
 import { bulkResetPins, type BulkResetLine } from './bulk-reset.ts';
 import type { Logger } from './services.ts';
+import { countPendingPinChanges } from '../../test/support/store-readers.ts';
 
 const data = (line: number, values: BulkResetLine['values'], problem?: string): BulkResetLine => ({ line, kind: 'data', values, ...(problem === undefined ? {} : { problem }) });
 
@@ -135,7 +136,7 @@ describe('bulkResetPins', () => {
         reason: 'The e-mail with your new PIN was refused, so your PIN was not changed and your old PIN still works. Ask your administrator to check your e-mail address.',
       });
       assert.equal((await state(h, 'bob')).generation, bobGeneration);
-      assert.equal(await h.services.store.countPendingPinChanges('alice'), 1, 'alice\'s reset waits in the outbox');
+      assert.equal(await countPendingPinChanges(h.services.store, 'alice'), 1, 'alice\'s reset waits in the outbox');
       assert.equal(await isActivePin(h.services, 'alice', alicePin), true, 'her welcome PIN stays in effect until the mail goes');
       assert.deepEqual(errors, []);
     } finally {

@@ -13,12 +13,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { isAmongVerifiers } from '../crypto/kdf.ts';
 import { openOperationsHarness, FIXED_NOW, type OperationsHarness } from '../../test/support/operations.ts';
-import type { PendingPinChange, PinStore } from '../store/index.ts';
+import type { PendingPinChange, PinStore, RecoveryCandidate } from '../store/index.ts';
 import { enableMailbox } from './admin/mailboxes.ts';
 import { resetPinByAdmin } from './admin/pins.ts';
 import { RESET_EFFECTS } from './change-pin.ts';
 import { deliverDueMail, listOutbox } from './outbox.ts';
-import { discardAbandonedPinChanges, processIsAlive } from './recover-abandoned.ts';
+import { discardAbandonedPinChanges, isAbandoned, processIsAlive } from './recover-abandoned.ts';
+import { countPendingPinChanges } from '../../test/support/store-readers.ts';
 
 const MINUTE = 60_000;
 
@@ -107,7 +108,7 @@ describe('discardAbandonedPinChanges: which pending changes are abandoned', () =
       };
       await claim('worker-died', dead);
       await claim('worker-alive', pid);
-      const pendingBefore = await h.services.store.countPendingPinChanges();
+      const pendingBefore = await countPendingPinChanges(h.services.store);
       assert.equal(pendingBefore, 8);
 
       const { results } = await discardAbandonedPinChanges(h.services);
@@ -117,9 +118,9 @@ describe('discardAbandonedPinChanges: which pending changes are abandoned', () =
         ['other-host-lease-over', 'Discarded'],
         ['worker-died', 'Requeued'],
       ]);
-      assert.equal(await h.services.store.countPendingPinChanges(), pendingBefore - 3);
+      assert.equal(await countPendingPinChanges(h.services.store), pendingBefore - 3);
       for (const login of ['live-owner', 'other-host', 'worker-alive', 'waiting']) {
-        assert.equal(await h.services.store.countPendingPinChanges(login), 1, `${login} is kept`);
+        assert.equal(await countPendingPinChanges(h.services.store, login), 1, `${login} is kept`);
       }
 
       assert.deepEqual(await recoveryAudit(h.services.store), [
@@ -196,7 +197,7 @@ describe('discardAbandonedPinChanges: which pending changes are abandoned', () =
       assert.equal(statuses.filter((s) => s === 'Discarded').length, 1, statuses.join(' '));
       assert.ok(statuses.every((s) => s === 'Discarded' || s === 'AlreadyGone'), statuses.join(' '));
       assert.equal((await recoveryAudit(h.services.store)).length, 1);
-      assert.equal(await h.services.store.countPendingPinChanges('gina'), 0);
+      assert.equal(await countPendingPinChanges(h.services.store, 'gina'), 0);
     } finally {
       await h.close();
     }
@@ -225,7 +226,7 @@ describe('discardAbandonedPinChanges: which pending changes are abandoned', () =
       });
       const { results } = await discardAbandonedPinChanges({ ...h.services, store });
       assert.deepEqual(byLogin(results).map((r) => [r.login, r.status, r.error]), [['hal', 'Failed', refusal], ['ida', 'Discarded', undefined]]);
-      assert.equal(await h.services.store.countPendingPinChanges('hal'), 1, 'left for the next sweep');
+      assert.equal(await countPendingPinChanges(h.services.store, 'hal'), 1, 'left for the next sweep');
       assert.deepEqual((await discardAbandonedPinChanges(h.services)).results.map((r) => [r.login, r.status]), [['hal', 'Discarded']]);
     } finally {
       await h.close();
@@ -238,5 +239,28 @@ describe('processIsAlive', () => {
     assert.equal(processIsAlive(process.pid), true);
     assert.equal(processIsAlive(1), true, 'alive, whether or not we may signal it (EPERM)');
     assert.equal(processIsAlive(deadPid()), false);
+  });
+});
+
+describe('isAbandoned', () => {
+  it('inline past its lease or of a dead process here, outbox held by a dead process here', () => {
+    const now = FIXED_NOW;
+    const at = (minutes: number) => new Date(now.getTime() + minutes * MINUTE);
+    const alive = (pid: number) => pid === 1;
+    const cases: Array<[string, Omit<RecoveryCandidate, 'id' | 'login' | 'reason'>, boolean]> = [
+      ['lease-out', { delivery: 'inline', leaseUntil: at(-1), ownerHost: 'host-a', ownerPid: 1 }, true],
+      ['lease-out-elsewhere', { delivery: 'inline', leaseUntil: at(-1), ownerHost: 'host-b', ownerPid: 1 }, true],
+      ['lease-ends-now', { delivery: 'inline', leaseUntil: now, ownerHost: 'host-a', ownerPid: 1 }, false],
+      ['dead-here', { delivery: 'inline', leaseUntil: at(1), ownerHost: 'host-a', ownerPid: 2 }, true],
+      ['alive-here', { delivery: 'inline', leaseUntil: at(1), ownerHost: 'host-a', ownerPid: 1 }, false],
+      ['dead-elsewhere', { delivery: 'inline', leaseUntil: at(1), ownerHost: 'host-b', ownerPid: 2 }, false],
+      ['outbox-held-dead', { delivery: 'outbox', leaseUntil: at(1), ownerHost: 'host-a', ownerPid: 2 }, true],
+      ['outbox-held-dead-until-now', { delivery: 'outbox', leaseUntil: now, ownerHost: 'host-a', ownerPid: 2 }, true],
+      ['outbox-held-alive', { delivery: 'outbox', leaseUntil: at(1), ownerHost: 'host-a', ownerPid: 1 }, false],
+      ['outbox-released', { delivery: 'outbox', leaseUntil: at(-1), ownerHost: 'host-a', ownerPid: 2 }, false],
+      ['outbox-held-dead-elsewhere', { delivery: 'outbox', leaseUntil: at(1), ownerHost: 'host-b', ownerPid: 2 }, false],
+    ];
+    const decided = cases.map(([id, row]) => [id, isAbandoned({ id, login: id, reason: 'reset', ...row }, now, 'host-a', alive)]);
+    assert.deepEqual(decided, cases.map(([id, , abandoned]) => [id, abandoned]));
   });
 });

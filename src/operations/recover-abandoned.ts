@@ -4,6 +4,7 @@
  * is queued again. Per-item results, never throws
  * for one item (STYLE 9).
  */
+import type { RecoveryCandidate } from '../store/index.ts';
 import type { Services } from './services.ts';
 
 export interface RecoveryResult {
@@ -11,7 +12,10 @@ export interface RecoveryResult {
 }
 
 export async function discardAbandonedPinChanges(services: Services, isProcessAlive: (pid: number) => boolean = processIsAlive): Promise<RecoveryResult> {
-  const abandoned = await services.store.findAbandonedPinChanges(services.now(), services.owner.host, isProcessAlive);
+  const now = services.now();
+  const { host } = services.owner;
+  const candidates = await services.store.findRecoveryCandidates(now, host);
+  const abandoned = candidates.filter((change) => isAbandoned(change, now, host, isProcessAlive));
   const results: RecoveryResult['results'] = [];
   for (const change of abandoned) {
     try {
@@ -31,6 +35,17 @@ export async function discardAbandonedPinChanges(services: Services, isProcessAl
     }
   }
   return { results };
+}
+
+/**
+ * An inline change is abandoned once its lease ran out or its owner, a process on this host, is dead; an
+ * outbox row only while a dead process here still holds its lease (a released one is due for any worker).
+ * A process on another host is never judged from here: its own host's sweeper does that.
+ */
+export function isAbandoned(change: RecoveryCandidate, now: Date, host: string, isProcessAlive: (pid: number) => boolean): boolean {
+  const deadOwner = change.ownerHost === host && !isProcessAlive(change.ownerPid);
+  const leaseRanOut = change.leaseUntil.getTime() < now.getTime();
+  return change.delivery === 'inline' ? leaseRanOut || deadOwner : !leaseRanOut && deadOwner;
 }
 
 export function processIsAlive(pid: number): boolean {

@@ -15,6 +15,7 @@ import { addUser } from './admin/users.ts';
 import { phoneLogon } from './phone.ts';
 import { SELF_CHOSEN_EFFECTS, chooseOwnPin, describeOwnPin } from './self-service.ts';
 import type { Actor } from './services.ts';
+import { countPendingPinChanges, findRememberedPinVerifiers } from '../../test/support/store-readers.ts';
 
 const DAY_MS = 86_400_000;
 const WEB: Actor = { actor: 'carol', source: '198.51.100.7', via: 'web' };
@@ -30,8 +31,8 @@ async function isActivePin(h: OperationsHarness, login: string, pin: string): Pr
 async function snapshot(h: OperationsHarness, login: string): Promise<unknown> {
   return {
     mailbox: await h.services.store.findMailbox(login),
-    verifiers: (await h.services.store.findRememberedPinVerifiers(login)).map((v) => v.toString('hex')),
-    pending: await h.services.store.countPendingPinChanges(),
+    verifiers: (await findRememberedPinVerifiers(h.services.store, login)).map((v) => v.toString('hex')),
+    pending: await countPendingPinChanges(h.services.store),
     mails: h.transport.taken.length,
     pinChanges: (await h.services.store.listAudit({ login })).filter((e) => e.event === 'pin.change' && e.outcome === 'success').length,
   };
@@ -171,10 +172,10 @@ describe('chooseOwnPin', () => {
     try {
       await addUser(h.services, 'nobox', 'nobox password');
       const kdf = h.kdfTotal();
-      const pending = await h.services.store.countPendingPinChanges();
+      const pending = await countPendingPinChanges(h.services.store);
       for (const login of ['nobox', 'nobody']) await assert.rejects(chooseOwnPin(h.services, login, '739104', { ...WEB, actor: login }), MailboxNotEnabled);
       assert.equal(h.kdfTotal(), kdf);
-      assert.equal(await h.services.store.countPendingPinChanges(), pending);
+      assert.equal(await countPendingPinChanges(h.services.store), pending);
       assert.equal(await h.services.store.findMailbox('nobox'), undefined);
     } finally {
       await h.close();

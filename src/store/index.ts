@@ -1,6 +1,6 @@
 import type { Kysely, MigrationInfo, MigrationResultSet } from 'kysely';
 import { DatabaseUnavailable } from '../errors.ts';
-import { KyselyPinStore } from './kysely-pin-store.ts';
+import { createKyselyPinStore } from './kysely/index.ts';
 import { listMigrations, migrateToLatest, type Engine } from './migrations.ts';
 import type { PinStore } from './pin-store.ts';
 import type { Database } from './schema.ts';
@@ -21,7 +21,7 @@ export async function openPinStore(location: DatabaseLocation): Promise<PinStore
     throw new Error(`database migration ${failed} failed`, { cause: error });
   }
   const pendingMigrations = async () => (await status()).filter((m) => m.executedAt === undefined).map((m) => m.name);
-  return new KyselyPinStore(db, { rowLocks, pendingMigrations });
+  return createKyselyPinStore(db, { rowLocks, pendingMigrations });
 }
 
 interface OpenedDatabase {

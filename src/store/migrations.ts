@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationInfo, type MigrationResultSet } from 'kysely';
 import { DEFAULT_POLICY } from '../pin/index.ts';
+import { SERVER_KEY_ID } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -138,7 +139,7 @@ function migrations(engine: Engine): Record<string, Migration> {
         // Every verifier remembers the server key it was made under, so a rotated keyring verifies it with
         // that key (docs/secret-rotation.md). Rows made before this migration were all made under the key
         // the database is bound to; a database never bound holds no verifier yet (the '' is never read).
-        const bound = sql<string>`coalesce((select value from umpin_meta where key = 'server_key_id'), '')`;
+        const bound = sql<string>`coalesce((select value from umpin_meta where key = ${sql.lit(SERVER_KEY_ID)}), '')`;
         for (const [table, column, nullable] of [
           ['users', 'password_key_id', false], ['mailboxes', 'pin_key_id', true], ['pin_history', 'key_id', false], ['pending_pin_changes', 'new_pin_key_id', false],
           ['api_keys', 'key_id', false],

@@ -1,8 +1,12 @@
 /**
- * The one storage interface (STYLE 8), phrased in the operations' words.
- * Engines live behind it (sqlite/ now, postgres/ later) on one Kysely code path.
+ * The one storage interface (STYLE 8), phrased in the operations' words: one named interface per
+ * storage role, so an operation can say which roles it needs, and `PinStore`, all of them together.
+ * Engines live behind it (SQLite and PostgreSQL) on one Kysely code path (kysely/, one file per role).
  */
+import type { KeyedVerifier } from '../crypto/kdf.ts';
 import type { PinPolicy } from '../pin/index.ts';
+
+export type { KeyedVerifier };
 
 export interface MailboxState {
   readonly login: string;
@@ -116,12 +120,6 @@ export interface StoredAuditEvent extends AuditEvent {
   readonly id: number;
 }
 
-/** A stored verifier and the server key it was made under (docs/secret-rotation.md). */
-export interface KeyedVerifier {
-  readonly verifier: Buffer;
-  readonly keyId: string;
-}
-
 /** How many verifiers each server key id still protects: what `umpin secret status` shows and `retire` checks. */
 export interface VerifierKeyCounts {
   readonly passwords: Readonly<Record<string, number>>;
@@ -166,7 +164,14 @@ export interface ClaimedMail extends QueuedMail {
   readonly sealedMail: Buffer;
 }
 
-export interface PinStore {
+/**
+ * A pending change that may have been abandoned: an inline one whose lease ran out, or one whose owner
+ * process ran on the host asked about. Which of them are abandoned is recover-abandoned.ts's decision.
+ */
+export type RecoveryCandidate = Pick<PendingPinChange, 'id' | 'login' | 'reason' | 'ownerHost' | 'ownerPid' | 'leaseUntil' | 'delivery'>;
+
+/** The server secret this database is bound to (docs/secret-rotation.md), and what each key still protects. */
+export interface KeyBindingStore {
   /** Records the server secret's id on first use; later calls say whether the same secret is in use. */
   bindServerKey(keyId: string): Promise<BindKeyResult>;
   /** The key id this database was bound to, if any. */
@@ -180,19 +185,33 @@ export interface PinStore {
   /** Every sealed mail of a pending change, to tell which keys they need. */
   listSealedMail(): Promise<Array<{ readonly id: string; readonly sealedMail: Buffer }>>;
   countVerifiersByKey(): Promise<VerifierKeyCounts>;
+}
 
+/** Who may sign in to the web service and the self-service pages, and which self-service sessions ended early. */
+export interface UserStore {
   /** `keyId`: the server key the verifier was made under; the key the database is bound to when absent. */
   addUser(login: string, passwordVerifier: string, now: Date, keyId?: string): Promise<boolean>;
   findPassword(login: string): Promise<{ verifier: string; keyId: string } | undefined>;
   /** Re-hash on use: replaces the verifier only if it is still `previous` (no password change in between). */
   replacePasswordVerifier(login: string, previous: string, next: { verifier: string; keyId: string }, now: Date): Promise<boolean>;
+  /**
+   * Self-service sign-out: the session is refused from now on, by every instance, until `expiresAt`
+   * (when its cookie would have expired anyway); ended sessions past that are forgotten.
+   */
+  endWebSession(sessionId: string, expiresAt: Date, now: Date): Promise<void>;
+  isWebSessionEnded(sessionId: string): Promise<boolean>;
+}
 
+export interface PolicyStore {
   findPolicy(name: string): Promise<PinPolicy | undefined>;
   listPolicies(): Promise<PinPolicy[]>;
   createPolicy(policy: PinPolicy): Promise<boolean>;
   updatePolicy(policy: PinPolicy): Promise<boolean>;
   deletePolicy(name: string): Promise<DeletePolicyResult>;
+}
 
+/** Mailboxes: their settings, their voice mail settings and their lockout state. */
+export interface MailboxStore {
   /** False when the login or the extension is taken. */
   createMailbox(mailbox: NewMailbox, now: Date): Promise<boolean>;
   /** False when the mailbox does not exist; throws on a taken extension. */
@@ -201,7 +220,13 @@ export interface PinStore {
   deleteMailbox(login: string): Promise<boolean>;
   findMailbox(login: string): Promise<MailboxState | undefined>;
   findMailboxLoginByExtension(extension: string): Promise<string | undefined>;
+  /** Every mailbox, by login in byte order. */
   listMailboxes(): Promise<MailboxState[]>;
+  /**
+   * One page of the mailboxes, by login in byte order (as listMailboxes): at most `limit` with a login
+   * after `after` (keyset paging, so a listing of any size holds one page at a time).
+   */
+  listMailboxesPage(page: { readonly after?: string; readonly limit: number }): Promise<MailboxState[]>;
   /**
    * Changes the settings given, and writes `audit`, in one transaction. False (nothing written)
    * when the mailbox does not exist.
@@ -215,11 +240,13 @@ export interface PinStore {
    */
   recordFailedLogon(login: string, maxLogonAttempts: number | null): Promise<{ failedLogons: number; lockedOut: boolean }>;
   recordGoodLogon(login: string): Promise<void>;
-  /** The current PIN's verifier (if any) first, then the history's, newest first. */
-  findRememberedPinVerifiers(login: string): Promise<Buffer[]>;
+}
+
+/** A mailbox's PIN: its verifiers, and the changes of it from begun to activated or discarded. */
+export interface PinChangeStore {
   /** The current PIN's verifier alone: a phone logon compares with nothing else, so it need not read the history. */
   findActivePinVerifier(login: string): Promise<KeyedVerifier | undefined>;
-  /** As findRememberedPinVerifiers, each with its key id. */
+  /** The current PIN's verifier (if any) first, then the history's, newest first, each with its key id. */
   findKeyedPinVerifiers(login: string): Promise<KeyedVerifier[]>;
   /** Re-hash on use: the same PIN under another key; only if the active verifier is still `previous`. */
   replaceActivePinVerifier(login: string, previous: Buffer, next: KeyedVerifier): Promise<boolean>;
@@ -234,14 +261,14 @@ export interface PinStore {
   activatePinChange(id: string, now: Date, audit: AuditEvent): Promise<ActivationResult>;
   /** Discards a pending change (the old PIN stays) and writes `audit`. False if it was gone already. */
   discardPinChange(id: string, audit: AuditEvent): Promise<boolean>;
-  /**
-   * Inline changes whose lease ran out or whose owner process on `host` is
-   * dead, and outbox rows still held by a dead process on `host`.
-   */
-  findAbandonedPinChanges(now: Date, host: string, isProcessAlive: (pid: number) => boolean): Promise<Array<Pick<PendingPinChange, 'id' | 'login' | 'reason' | 'ownerPid' | 'delivery'>>>;
-
+  /** The pending changes that may be abandoned (RecoveryCandidate): inline ones whose lease ran out before `now`, and every one owned by a process on `host`. */
+  findRecoveryCandidates(now: Date, host: string): Promise<RecoveryCandidate[]>;
   /** Drops a queued (not in-flight) outbox change of the mailbox, so a newer change can start. */
   supersedeQueuedPinChange(login: string, now: Date, audit: AuditEvent): Promise<boolean>;
+}
+
+/** The outbox: pending changes whose mail a worker delivers with retries. */
+export interface OutboxStore {
   /**
    * Takes up to `limit` due outbox rows for this worker until `leaseUntil`.
    * A row is claimed by one conditional update, so two workers never both get it.
@@ -252,8 +279,11 @@ export interface PinStore {
   /** Makes a queued row due now; a row a live worker holds stays with it. */
   retryMailNow(id: string, now: Date): Promise<boolean>;
   listQueuedMail(now: Date): Promise<QueuedMail[]>;
-  countPendingPinChanges(login?: string): Promise<number>;
+  /** PIN mails in the outbox (queued or in flight), for the metrics; cheaper than listing them. */
+  countQueuedMail(): Promise<number>;
+}
 
+export interface ApiKeyStore {
   /** `keyId`: the server key the HMAC was made under; the key the database is bound to when absent. */
   addApiKey(key: { id: string; name: string; verifier: Buffer; keyId?: string }, now: Date): Promise<boolean>;
   /** An active key's verifier; undefined for an unknown or revoked one. */
@@ -262,14 +292,9 @@ export interface PinStore {
   replaceApiKeyVerifier(id: string, previous: Buffer, next: KeyedVerifier): Promise<boolean>;
   listApiKeys(): Promise<ApiKeyRecord[]>;
   revokeApiKey(name: string, now: Date): Promise<boolean>;
+}
 
-  /**
-   * Self-service sign-out: the session is refused from now on, by every instance, until `expiresAt`
-   * (when its cookie would have expired anyway); ended sessions past that are forgotten.
-   */
-  endWebSession(sessionId: string, expiresAt: Date, now: Date): Promise<void>;
-  isWebSessionEnded(sessionId: string): Promise<boolean>;
-
+export interface AuditStore {
   appendAudit(event: AuditEvent): Promise<void>;
   /** Oldest first; with `limit`, the latest `limit` events. */
   listAudit(filter: { login?: string; since?: Date; limit?: number }): Promise<StoredAuditEvent[]>;
@@ -284,11 +309,15 @@ export interface PinStore {
   findLastMailEvent(login: string): Promise<StoredAuditEvent | undefined>;
   /** Deletes at most `limit` of the oldest events from before `before`; how many it deleted. */
   pruneAudit(before: Date, limit: number): Promise<number>;
+}
 
+/** The connection itself. */
+export interface StoreLifecycle {
   close(): Promise<void>;
-
   /** For /readyz: throws when the database does not answer; else the migrations this version knows that have not run here. */
   checkReady(): Promise<{ pendingMigrations: string[] }>;
-  /** PIN mails in the outbox (queued or in flight), for the metrics; cheaper than listing them. */
-  countQueuedMail(): Promise<number>;
 }
+
+/** Every role: what the composition root opens and Services carries. */
+export interface PinStore
+  extends KeyBindingStore, UserStore, PolicyStore, MailboxStore, PinChangeStore, OutboxStore, ApiKeyStore, AuditStore, StoreLifecycle {}

@@ -10,6 +10,9 @@ export interface MetaTable {
   value: string;
 }
 
+/** The `umpin_meta` key whose value is the id of the server secret the database is bound to (docs/secret-rotation.md). */
+export const SERVER_KEY_ID = 'server_key_id';
+
 export interface UserTable {
   login: string;
   password_verifier: string;
@@ -83,7 +86,7 @@ export interface PendingPinChangeTable {
   new_pin_length: number;
   /** What activation sets: the flags a reset, an admin or a user's own change leave behind. */
   set_pin_expired: number;
-  /** 0 unlock, 1 lock, 2 keep (kysely-pin-store.ts LOCK_EFFECT_CODES). */
+  /** 0 unlock, 1 lock, 2 keep (kysely/rows.ts LOCK_EFFECT_CODES). */
   set_locked_out: number;
   clear_failed_logons: number;
   clear_first_time_user: number;

@@ -25,6 +25,7 @@ import {
   type StoredAuditEvent,
 } from './index.ts';
 import { PEERS_REQUIRED, peerMissing, peerSkipReason } from '../../test/support/peers.ts';
+import { countPendingPinChanges, findRememberedPinVerifiers } from '../../test/support/store-readers.ts';
 
 const POSTGRES_USERS = ['postgres', 'root'];
 const POSTGRES_SERVER = '127.0.0.1:5432/test';
@@ -303,10 +304,34 @@ for (const engine of ENGINES) {
       assert.equal(await store.deleteMailbox('alice'), true);
       assert.equal(await store.deleteMailbox('alice'), false);
       assert.equal(await store.findMailbox('alice'), undefined);
-      assert.deepEqual(await store.findRememberedPinVerifiers('alice'), []);
-      assert.equal(await store.countPendingPinChanges('alice'), 0);
+      assert.deepEqual(await findRememberedPinVerifiers(store, 'alice'), []);
+      assert.equal(await countPendingPinChanges(store, 'alice'), 0);
       assert.equal(await store.activatePinChange('c3', at(4), auditEvent('pin.reset', 'alice')), 'gone');
       assert.equal(await store.createMailbox(newMailbox('alice', '300'), T0), true, 'login and extension are free again');
+    });
+
+    it('pages the mailboxes by login in byte order: the first page, the next, and the end', async (t) => {
+      const store = await openStore(t);
+      // Upper case before '_' before lower case, '-' before '.', and a non-ASCII letter after 'z': byte order, not a locale's.
+      const logins = ['émile', 'alice.b', 'zoë', 'alice', '_svc', 'Bob', 'alice-b', "o'neil%_"];
+      for (const [i, login] of logins.entries()) assert.equal(await store.createMailbox(newMailbox(login, String(100 + i)), T0), true);
+      const byBytes = ['Bob', '_svc', 'alice', 'alice-b', 'alice.b', "o'neil%_", 'zoë', 'émile'];
+      const first = await store.listMailboxesPage({ limit: 3 });
+      assert.deepEqual(first.map((m) => m.login), byBytes.slice(0, 3));
+      assert.deepEqual(first[0], await store.findMailbox('Bob'), 'the whole mailbox state, as findMailbox gives it');
+      assert.deepEqual((await store.listMailboxesPage({ after: 'alice', limit: 3 })).map((m) => m.login), byBytes.slice(3, 6));
+      assert.deepEqual((await store.listMailboxesPage({ after: "o'neil%_", limit: 3 })).map((m) => m.login), byBytes.slice(6), 'the last page is short');
+      assert.deepEqual(await store.listMailboxesPage({ after: 'émile', limit: 3 }), [], 'after the last one: the end');
+      assert.deepEqual((await store.listMailboxesPage({ after: 'alice.a', limit: 1 })).map((m) => m.login), ['alice.b'], 'after a login that does not exist');
+      assert.deepEqual(await store.listMailboxesPage({ limit: 0 }), []);
+
+      const walked: string[] = [];
+      for (let page = await store.listMailboxesPage({ limit: 2 }); page.length > 0; page = await store.listMailboxesPage({ after: page.at(-1)?.login, limit: 2 })) {
+        assert.ok(page.length <= 2);
+        walked.push(...page.map((m) => m.login));
+      }
+      assert.deepEqual(walked, byBytes, 'every mailbox once, in the order listMailboxes gives');
+      assert.deepEqual((await store.listMailboxes()).map((m) => m.login), byBytes);
     });
 
     it('activates a pending change: the PIN, its length and time, the effects, the generation and the audit event', async (t) => {
@@ -316,9 +341,9 @@ for (const engine of ENGINES) {
       await store.recordFailedLogon('alice', null);
       const effects = { pinExpired: false, lockedOut: 'lock', clearFailedLogons: false, clearFirstTimeUser: true } as const;
       assert.equal(await store.beginPinChange(pinChange('c1', 'alice', { newPinLength: 7, effects }), at(1)), true);
-      assert.equal(await store.countPendingPinChanges(), 1);
-      assert.equal(await store.countPendingPinChanges('alice'), 1);
-      assert.equal(await store.countPendingPinChanges('bob'), 0);
+      assert.equal(await countPendingPinChanges(store), 1);
+      assert.equal(await countPendingPinChanges(store, 'alice'), 1);
+      assert.equal(await countPendingPinChanges(store, 'bob'), 0);
       assert.equal((await store.findMailbox('alice'))?.hasPin, false, 'nothing changes before activation');
 
       assert.equal(await store.activatePinChange('c1', at(2), auditEvent('pin.reset', 'alice', at(2), { to: 'alice@example.com' })), 'activated');
@@ -327,9 +352,9 @@ for (const engine of ENGINES) {
         { hasPin: alice?.hasPin, pinLength: alice?.pinLength, pinSetAt: alice?.pinSetAt, pinExpired: alice?.pinExpired, lockedOut: alice?.lockedOut, failedLogons: alice?.failedLogons, firstTimeUser: alice?.firstTimeUser, pinGeneration: alice?.pinGeneration },
         { hasPin: true, pinLength: 7, pinSetAt: at(2), pinExpired: false, lockedOut: true, failedLogons: 2, firstTimeUser: false, pinGeneration: 1 },
       );
-      assert.deepEqual(await store.findRememberedPinVerifiers('alice'), [Buffer.from('verifier-c1')]);
+      assert.deepEqual(await findRememberedPinVerifiers(store, 'alice'), [Buffer.from('verifier-c1')]);
       assert.deepEqual(await store.findActivePinVerifier('alice'), { verifier: Buffer.from('verifier-c1'), keyId: '' }, 'no key bound, none named: no key id');
-      assert.equal(await store.countPendingPinChanges(), 0);
+      assert.equal(await countPendingPinChanges(store), 0);
       assert.deepEqual(await store.listAudit({}), [{ id: 1, ...auditEvent('pin.reset', 'alice', at(2), { to: 'alice@example.com' }) }]);
 
       assert.equal(await store.beginPinChange(pinChange('c2', 'alice', { baseGeneration: 1 }), at(3)), true);
@@ -377,9 +402,9 @@ for (const engine of ENGINES) {
         await activate(store, `a${i}`, 'alice', at(i));
         await activate(store, `b${i}`, 'bob', at(i));
       }
-      assert.deepEqual(await store.findRememberedPinVerifiers('alice'), ['a5', 'a4', 'a3'].map((id) => Buffer.from(`verifier-${id}`)));
-      assert.deepEqual(await store.findRememberedPinVerifiers('bob'), [Buffer.from('verifier-b5')]);
-      assert.deepEqual(await store.findRememberedPinVerifiers('nobody'), []);
+      assert.deepEqual(await findRememberedPinVerifiers(store, 'alice'), ['a5', 'a4', 'a3'].map((id) => Buffer.from(`verifier-${id}`)));
+      assert.deepEqual(await findRememberedPinVerifiers(store, 'bob'), [Buffer.from('verifier-b5')]);
+      assert.deepEqual(await findRememberedPinVerifiers(store, 'nobody'), []);
       assert.deepEqual(await store.findActivePinVerifier('alice'), { verifier: Buffer.from('verifier-a5'), keyId: '' }, 'the active one, not the history');
       assert.equal(await store.findActivePinVerifier('nobody'), undefined);
     });
@@ -392,7 +417,7 @@ for (const engine of ENGINES) {
       assert.equal(await store.beginPinChange(pinChange('stale', 'alice', { baseGeneration: 0 }), at(2)), true);
       assert.equal(await store.activatePinChange('stale', at(3), auditEvent('pin.reset', 'alice', at(3))), 'superseded');
       assert.deepEqual(await store.findMailbox('alice'), before, 'the PIN did not change');
-      assert.equal(await store.countPendingPinChanges('alice'), 0, 'the stale change is gone');
+      assert.equal(await countPendingPinChanges(store, 'alice'), 0, 'the stale change is gone');
       assert.equal(await store.activatePinChange('stale', at(4), auditEvent('pin.reset', 'alice', at(4))), 'gone');
       assert.equal(await store.activatePinChange('never', at(4), auditEvent('pin.reset', 'alice', at(4))), 'gone');
       assert.deepEqual((await store.listAudit({})).map((e) => [e.at.toISOString(), e.outcome]), [[at(1).toISOString(), 'success'], [at(3).toISOString(), 'superseded']]);
@@ -749,30 +774,38 @@ for (const engine of ENGINES) {
       assert.equal(await store.supersedeQueuedPinChange('bob', at(2), superseded), false, 'in flight');
       assert.equal(await store.supersedeQueuedPinChange('carol', at(2), superseded), false, 'inline');
       assert.deepEqual((await store.listQueuedMail(at(2))).map((m) => m.id), ['m2']);
-      assert.equal(await store.countPendingPinChanges(), 2);
+      assert.equal(await countPendingPinChanges(store), 2);
       assert.deepEqual((await store.listAudit({})).map((e) => [e.login, e.outcome]), [['alice', 'superseded']]);
     });
 
-    it('finds abandoned changes: inline past its lease or of a dead process here, outbox held by a dead process here', async (t) => {
+    it('finds the recovery candidates: inline changes past their lease on any host, and every change owned on this host', async (t) => {
       const store = await openStore(t);
       const cases: Array<[string, Partial<PendingPinChange>]> = [
         ['lease-out', { leaseUntil: at(-1), ownerPid: 1 }],
         ['dead-here', { leaseUntil: at(60), ownerPid: 2 }],
         ['alive-here', { leaseUntil: at(60), ownerPid: 1 }],
         ['dead-elsewhere', { leaseUntil: at(60), ownerPid: 2, ownerHost: 'host-b' }],
+        ['lease-out-elsewhere', { leaseUntil: at(-1), ownerPid: 2, ownerHost: 'host-b' }],
         ['outbox-held-dead', { delivery: 'outbox', leaseUntil: at(60), ownerPid: 2, reason: 'welcome' }],
         ['outbox-held-alive', { delivery: 'outbox', leaseUntil: at(60), ownerPid: 1, reason: 'welcome' }],
         ['outbox-released', { delivery: 'outbox', leaseUntil: at(-1), ownerPid: 2, reason: 'welcome' }],
+        ['outbox-elsewhere', { delivery: 'outbox', leaseUntil: at(-1), ownerPid: 2, ownerHost: 'host-b', reason: 'welcome' }],
       ];
       for (const [i, [id, overrides]] of cases.entries()) {
         await store.createMailbox(newMailbox(id, String(100 + i)), T0);
         assert.equal(await store.beginPinChange(pinChange(id, id, { ownerHost: 'host-a', ...overrides }), T0), true);
       }
-      const abandoned = await store.findAbandonedPinChanges(T0, 'host-a', (pid) => pid === 1);
-      assert.deepEqual(abandoned.sort((x, y) => x.id.localeCompare(y.id)), [
-        { id: 'dead-here', login: 'dead-here', reason: 'reset', ownerPid: 2, delivery: 'inline' },
-        { id: 'lease-out', login: 'lease-out', reason: 'reset', ownerPid: 1, delivery: 'inline' },
-        { id: 'outbox-held-dead', login: 'outbox-held-dead', reason: 'welcome', ownerPid: 2, delivery: 'outbox' },
+      const candidates = await store.findRecoveryCandidates(T0, 'host-a');
+      const candidate = (id: string, ownerHost: string, ownerPid: number, leaseUntil: Date, delivery: 'inline' | 'outbox' = 'inline') =>
+        ({ id, login: id, reason: delivery === 'inline' ? 'reset' : 'welcome', ownerHost, ownerPid, leaseUntil, delivery });
+      assert.deepEqual(candidates.sort((x, y) => (x.id < y.id ? -1 : 1)), [
+        candidate('alive-here', 'host-a', 1, at(60)),
+        candidate('dead-here', 'host-a', 2, at(60)),
+        candidate('lease-out', 'host-a', 1, at(-1)),
+        candidate('lease-out-elsewhere', 'host-b', 2, at(-1)),
+        candidate('outbox-held-alive', 'host-a', 1, at(60), 'outbox'),
+        candidate('outbox-held-dead', 'host-a', 2, at(60), 'outbox'),
+        candidate('outbox-released', 'host-a', 2, at(-1), 'outbox'),
       ]);
     });
 

@@ -12,7 +12,7 @@
 import type { Kysely } from 'kysely';
 import { TransferRefused } from '../errors.ts';
 import type { Engine } from './migrations.ts';
-import type { Database } from './schema.ts';
+import { SERVER_KEY_ID, type Database } from './schema.ts';
 
 export const EXPORT_FORMAT = 'umpin-export';
 /** Bumped when a record's columns change incompatibly; an import refuses a version it does not know. */
@@ -20,7 +20,6 @@ export const EXPORT_VERSION = 1;
 
 /** Rows read per query while exporting; keeps memory flat for any number of mailboxes. */
 const PAGE_SIZE = 500;
-const SERVER_KEY_ID = 'server_key_id';
 
 type ColumnKind = 'text' | 'int' | 'bytes';
 interface Column {

@@ -18,6 +18,7 @@ import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
 import { isValidApiKey } from '../../src/operations/api-keys.ts';
 import type { Services } from '../../src/operations/services.ts';
 import { isActivePin, listMailFiles, makeDataDir, newPinMails, runUmpin, type CliResult, assertRun } from '../support/service.ts';
+import { findRememberedPinVerifiers } from '../support/store-readers.ts';
 
 const ALL_COMMANDS = [
   'serve', 'user add',
@@ -42,7 +43,7 @@ describe('umpin administrator CLI', () => {
   let services: Services;
   const umpin = (...args: string[]) => runUmpin(args, env);
   const umpinWithInput = (input: string, ...args: string[]) => runUmpin(args, env, input);
-  const verifiers = async (login: string) => (await services.store.findRememberedPinVerifiers(login)).map((v) => v.toString('hex'));
+  const verifiers = async (login: string) => (await findRememberedPinVerifiers(services.store, login)).map((v) => v.toString('hex'));
 
   before(async () => {
     dataDir = await makeDataDir();

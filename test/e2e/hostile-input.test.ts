@@ -29,6 +29,7 @@ import {
   startTestService,
   type TestService,
 } from '../support/service.ts';
+import { countPendingPinChanges } from '../support/store-readers.ts';
 
 const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';
 const SOAP12 = 'http://www.w3.org/2003/05/soap-envelope';
@@ -330,7 +331,7 @@ async function expectReset(send: () => Promise<Answer>, namespace: typeof M | ty
   assert.notEqual(mail.pin, oldPin);
   assert.equal(await isActivePin(service.services, LOGIN, mail.pin), true, 'the mailed PIN is the active one');
   assert.equal(await isActivePin(service.services, LOGIN, oldPin), false, 'the old PIN no longer works');
-  assert.equal(await service.services.store.countPendingPinChanges(), 0, 'no pending change is left behind');
+  assert.equal(await countPendingPinChanges(service.services.store), 0, 'no pending change is left behind');
 }
 
 const RESPONSE_FIXTURE = readFileSync(`${REPO}test/fixtures/resetpin-response.xml`, 'utf8');

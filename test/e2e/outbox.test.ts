@@ -17,6 +17,7 @@ import type { Services } from '../../src/operations/services.ts';
 import { makeTestCertificate, startSmtpPeer, type SmtpPeer, type TestCertificate } from '../support/smtp-peer.ts';
 import { REQUEST_XML, isActivePin, makeDataDir, postSoap, runUmpin, startTestService, type TestService } from '../support/service.ts';
 import { testEngines, type TestDatabase } from '../support/engines.ts';
+import { countPendingPinChanges } from '../support/store-readers.ts';
 
 const PIN_LINE = /^ {4}(\d+)$/m;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -131,7 +132,7 @@ for (const engine of await testEngines()) describe(`outbox (${engine.name})`, { 
     assert.deepEqual(run.results.map((r) => r.status).sort(), ['Failed', 'Failed']);
     assert.deepEqual(await listOutbox(services), []);
     for (const login of ['q1', 'q2']) assert.equal(await isActivePin(services, login, pins.get(login) ?? ''), true);
-    assert.equal(await services.store.countPendingPinChanges(), 0);
+    assert.equal(await countPendingPinChanges(services.store), 0);
   });
 
   it('two workers racing on one outbox deliver each message once', async () => {

@@ -13,6 +13,7 @@ import {
   REQUEST_XML, isActivePin, listMailFiles, newPinMails, postSoap, provisionMailbox, startTestService, type TestService,
 } from '../support/service.ts';
 import { testEngines, type TestDatabase } from '../support/engines.ts';
+import { countPendingPinChanges, findRememberedPinVerifiers } from '../support/store-readers.ts';
 
 for (const engine of await testEngines()) describe(`ResetPIN end to end (${engine.name} + pickup directory)`, { skip: engine.skip }, () => {
   let database: TestDatabase | undefined;
@@ -66,7 +67,7 @@ for (const engine of await testEngines()) describe(`ResetPIN end to end (${engin
     assert.equal(await isActivePin(service.services, 'alice', mail.pin), true);
     assert.equal(await isActivePin(service.services, 'alice', welcomePin), false);
     assert.equal(mailbox.pinExpired, true, 'the user must choose a PIN at the next phone logon');
-    assert.equal(await service.services.store.countPendingPinChanges(), 0);
+    assert.equal(await countPendingPinChanges(service.services.store), 0);
     firstResetPin = mail.pin;
   });
 
@@ -80,7 +81,7 @@ for (const engine of await testEngines()) describe(`ResetPIN end to end (${engin
 
     const mailbox = await service.services.store.findMailbox('alice');
     assert.ok(mailbox);
-    const [current, ...history] = await service.services.store.findRememberedPinVerifiers('alice');
+    const [current, ...history] = await findRememberedPinVerifiers(service.services.store, 'alice');
     assert.ok(current);
     const firstVerifier = await service.services.kdf.pinVerifier(firstResetPin, mailbox.pinSalt);
     const welcomeVerifier = await service.services.kdf.pinVerifier(welcomePin, mailbox.pinSalt);
@@ -91,7 +92,7 @@ for (const engine of await testEngines()) describe(`ResetPIN end to end (${engin
     const mailbox = await service.services.store.findMailbox('alice');
     assert.ok(mailbox);
     for (let i = 0; i < mailbox.policy.pinHistoryCount + 1; i += 1) assert.equal((await reset()).status, 200);
-    const [, ...history] = await service.services.store.findRememberedPinVerifiers('alice');
+    const [, ...history] = await findRememberedPinVerifiers(service.services.store, 'alice');
     assert.equal(history.length, mailbox.policy.pinHistoryCount);
   });
 

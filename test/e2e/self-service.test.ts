@@ -14,6 +14,7 @@ import { setUserPassword } from '../../src/operations/admin/users.ts';
 import { launchChromium, signInThroughForm, startSelfServiceStack, type SelfServiceStack } from '../support/browser.ts';
 import { peerSkip } from '../support/peers.ts';
 import { REQUEST_XML, isActivePin, postSoap } from '../support/service.ts';
+import { countPendingPinChanges, findRememberedPinVerifiers } from '../support/store-readers.ts';
 
 const main = (page: Page) => page.locator('main');
 const fact = (page: Page, name: string) => page.locator(`dd[data-fact="${name}"]`);
@@ -41,8 +42,8 @@ describe('the self-service page in Chromium', { skip: await peerSkip('chromium')
     const { store } = stack.services;
     return {
       mailbox: await store.findMailbox(login),
-      verifiers: (await store.findRememberedPinVerifiers(login)).map((v) => v.toString('hex')),
-      pending: await store.countPendingPinChanges(login),
+      verifiers: (await findRememberedPinVerifiers(store, login)).map((v) => v.toString('hex')),
+      pending: await countPendingPinChanges(store, login),
       mails: await stack.mailFiles(),
     };
   }

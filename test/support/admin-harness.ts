@@ -6,6 +6,7 @@
 import { toUmpinError } from '../../src/errors.ts';
 import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
 import { openOperationsHarness, type OperationsHarness } from './operations.ts';
+import { countPendingPinChanges, findRememberedPinVerifiers } from './store-readers.ts';
 
 /** "ok", or the error's class name and message, as the CLI would print it. */
 export function outcome(promise: Promise<unknown>): Promise<string> {
@@ -18,11 +19,11 @@ export async function snapshot(h: OperationsHarness, logins: readonly string[]):
   return {
     mailboxes: await Promise.all(logins.map(async (login) => ({
       mailbox: await store.findMailbox(login),
-      verifiers: (await store.findRememberedPinVerifiers(login)).map((v) => v.toString('hex')),
+      verifiers: (await findRememberedPinVerifiers(store, login)).map((v) => v.toString('hex')),
       password: (await store.findPassword(login))?.verifier,
     }))),
     policies: await store.listPolicies(),
-    pending: await store.countPendingPinChanges(),
+    pending: await countPendingPinChanges(store),
     audit: (await store.listAudit({})).length,
     relayAttempts: h.transport.attempts,
   };

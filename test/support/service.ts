@@ -16,6 +16,7 @@ import { isAmongVerifiers } from '../../src/crypto/kdf.ts';
 import { buildHttpServer } from '../../src/http/server.ts';
 import { openServices } from '../../src/compose.ts';
 import type { Services } from '../../src/operations/services.ts';
+import { countPendingPinChanges, findRememberedPinVerifiers } from './store-readers.ts';
 
 export const REPO = new URL('../../', import.meta.url).pathname;
 /** The CLI run from the TypeScript sources (through tsx), so tests need no build. */
@@ -134,7 +135,7 @@ export async function newPinMails(pickupDir: string, before: readonly string[]):
 export async function isActivePin(services: Services, login: string, pin: string): Promise<boolean> {
   const mailbox = await services.store.findMailbox(login);
   if (!mailbox?.hasPin) return false;
-  const [current] = await services.store.findRememberedPinVerifiers(login);
+  const [current] = await findRememberedPinVerifiers(services.store, login);
   return current !== undefined && isAmongVerifiers(await services.kdf.pinVerifier(pin, mailbox.pinSalt), [current]);
 }
 
@@ -143,11 +144,11 @@ export async function snapshotState(service: TestService, logins: readonly strin
   const { store } = service.services;
   const mailboxes = await Promise.all(logins.map(async (login) => ({
     mailbox: await store.findMailbox(login),
-    verifiers: (await store.findRememberedPinVerifiers(login)).map((v) => v.toString('hex')),
+    verifiers: (await findRememberedPinVerifiers(store, login)).map((v) => v.toString('hex')),
   })));
   return {
     mailboxes,
-    pending: await store.countPendingPinChanges(),
+    pending: await countPendingPinChanges(store),
     mails: await listMailFiles(service.config.pickupDir),
   };
 }

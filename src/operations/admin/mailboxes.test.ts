@@ -11,6 +11,7 @@ import { DEFAULT_POLICY_NAME } from '../../pin/index.ts';
 import { isActivePin } from '../../../test/support/service.ts';
 import { events, outcome, snapshot, withAlice } from '../../../test/support/admin-harness.ts';
 import { FIXED_NOW, openOperationsHarness } from '../../../test/support/operations.ts';
+import { countPendingPinChanges } from '../../../test/support/store-readers.ts';
 import { disableMailbox, enableMailbox, listMailboxes, setMailbox, showMailbox, withDirectoryDefaults } from './mailboxes.ts';
 import { findLastMail } from './pins.ts';
 
@@ -73,7 +74,7 @@ describe('mailboxes', () => {
       assert.match(await outcome(enableMailbox(h.services, 'bob', { email: 'bob@typo.example', extension: '100' })), /^MailHandOffFailed: /);
       const bob = await showMailbox(h.services, 'bob');
       assert.deepEqual([bob.hasPin, bob.email], [false, 'bob@typo.example']);
-      assert.equal(await h.services.store.countPendingPinChanges('bob'), 0);
+      assert.equal(await countPendingPinChanges(h.services.store, 'bob'), 0);
       assert.deepEqual(await findLastMail(h.services, 'bob'), { status: 'failed', at: FIXED_NOW.toISOString(), reply: '550 5.1.1 no such user' });
 
       h.transport.mode = 'take';

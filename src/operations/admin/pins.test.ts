@@ -9,6 +9,7 @@ import { MailboxNotFound, PinPolicyViolated } from '../../errors.ts';
 import { isActivePin } from '../../../test/support/service.ts';
 import { events, outcome, snapshot, withAlice } from '../../../test/support/admin-harness.ts';
 import { FIXED_NOW } from '../../../test/support/operations.ts';
+import { countPendingPinChanges } from '../../../test/support/store-readers.ts';
 import { ADMIN } from '../services.ts';
 import { showMailbox } from './mailboxes.ts';
 import { findLastMail, lockMailbox, resetPinByAdmin, unlockMailbox } from './pins.ts';
@@ -97,7 +98,7 @@ describe('resetPinByAdmin', () => {
       assert.notEqual(h.transport.taken[1]?.text, h.transport.taken[2]?.text);
       assert.equal(await isActivePin(h.services, 'alice', h.transport.lastPin()), true);
       assert.equal((await showMailbox(h.services, 'alice')).pinGeneration, before + 2);
-      assert.equal(await h.services.store.countPendingPinChanges('alice'), 0);
+      assert.equal(await countPendingPinChanges(h.services.store, 'alice'), 0);
     } finally {
       await h.close();
     }
