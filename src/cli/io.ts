@@ -1,4 +1,37 @@
 /** Small helpers for the CLI's input and output. */
+import { once } from 'node:events';
+
+/** Text to stdout, waiting when the reader is slower than the database, so nothing piles up in memory. */
+export async function write(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+}
+
+export const printLine = (line: string): Promise<void> => write(`${line}\n`);
+
+/**
+ * `formatTable` for rows that arrive over time, `batch` rows at a time: each
+ * batch is aligned as it is printed, in columns as wide as every row so far
+ * has needed (a later, wider cell widens only the lines after it). The
+ * header is printed with the first batch; nothing at all when no row came.
+ * Returns how many rows there were.
+ */
+export async function printTableStream(header: readonly string[], rows: AsyncIterable<readonly string[]>, batch = 500): Promise<number> {
+  const widths = header.map((cell) => cell.length);
+  let pending: (readonly string[])[] = [header];
+  let count = 0;
+  const flush = async () => {
+    for (const row of pending) row.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
+    await write(pending.map((row) => `${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')}\n`).join(''));
+    pending = [];
+  };
+  for await (const row of rows) {
+    pending.push(row);
+    count += 1;
+    if (pending.length >= batch) await flush();
+  }
+  if (count > 0 && pending.length > 0) await flush();
+  return count;
+}
 
 /** Reads all of standard input and drops one trailing newline, as `docker login --password-stdin` does. */
 export async function readSecretFromStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {

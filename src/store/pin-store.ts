@@ -220,10 +220,8 @@ export interface MailboxStore {
   deleteMailbox(login: string): Promise<boolean>;
   findMailbox(login: string): Promise<MailboxState | undefined>;
   findMailboxLoginByExtension(extension: string): Promise<string | undefined>;
-  /** Every mailbox, by login in byte order. */
-  listMailboxes(): Promise<MailboxState[]>;
   /**
-   * One page of the mailboxes, by login in byte order (as listMailboxes): at most `limit` with a login
+   * One page of the mailboxes, by login in byte order: at most `limit` with a login
    * after `after` (keyset paging, so a listing of any size holds one page at a time).
    */
   listMailboxesPage(page: { readonly after?: string; readonly limit: number }): Promise<MailboxState[]>;

@@ -296,7 +296,7 @@ for (const engine of ENGINES) {
       }
       assert.equal(await store.findMailboxLoginByExtension('100'), 'Bob');
       assert.equal(await store.findMailboxLoginByExtension('999'), undefined);
-      assert.deepEqual((await store.listMailboxes()).map((m) => m.login), ['Bob', '_svc', 'alice']);
+      assert.deepEqual((await store.listMailboxesPage({ limit: 100 })).map((m) => m.login), ['Bob', '_svc', 'alice']);
 
       await activate(store, 'c1', 'alice', at(1));
       await activate(store, 'c2', 'alice', at(2));
@@ -330,8 +330,7 @@ for (const engine of ENGINES) {
         assert.ok(page.length <= 2);
         walked.push(...page.map((m) => m.login));
       }
-      assert.deepEqual(walked, byBytes, 'every mailbox once, in the order listMailboxes gives');
-      assert.deepEqual((await store.listMailboxes()).map((m) => m.login), byBytes);
+      assert.deepEqual(walked, byBytes, 'every mailbox once, in byte order');
     });
 
     it('activates a pending change: the PIN, its length and time, the effects, the generation and the audit event', async (t) => {
@@ -485,7 +484,7 @@ for (const engine of ENGINES) {
       assert.equal(await store.updateVoiceMailSettings('alice', { oofStatus: true, playOnPhoneDialString: '+1 555 0100' }, auditEvent('um.set', 'alice', T0, { setting: 'OofStatus' })), true);
       assert.equal(await store.updateVoiceMailSettings('alice', { telephoneAccessFolder: 'AAAA', missedCallNotificationEnabled: false }, auditEvent('um.set', 'alice', at(1))), true);
       assert.deepEqual((await store.findMailbox('alice'))?.voiceMail, { oofStatus: true, missedCallNotificationEnabled: false, playOnPhoneDialString: '+1 555 0100', telephoneAccessFolder: 'AAAA' });
-      assert.deepEqual((await store.listMailboxes()).find((m) => m.login === 'alice')?.voiceMail, (await store.findMailbox('alice'))?.voiceMail);
+      assert.deepEqual((await store.listMailboxesPage({ limit: 100 })).find((m) => m.login === 'alice')?.voiceMail, (await store.findMailbox('alice'))?.voiceMail);
       assert.deepEqual((await store.findMailbox('bob'))?.voiceMail, defaults, "another mailbox's settings are its own");
       assert.deepEqual((await store.listAudit({ login: 'alice' })).map((e) => [e.event, e.detail]), [['um.set', { setting: 'OofStatus' }], ['um.set', {}]]);
 

@@ -1,8 +1,8 @@
 /** The audit trail: what changed, who did it and from where. */
-import { once } from 'node:events';
 import { pruneAudit, streamAudit } from '../../operations/audit.ts';
 import type { StoredAuditEvent } from '../../store/index.ts';
 import { UsageError, parseSince, parseWholeNumber, print, stringOption, withServices, type Command } from '../command.ts';
+import { printLine } from '../io.ts';
 
 export function formatAuditEvent(event: StoredAuditEvent): string {
   const detail = event.detail && Object.keys(event.detail).length > 0 ? `  ${JSON.stringify(event.detail)}` : '';
@@ -73,8 +73,3 @@ UMPIN_AUDIT_RETENTION_DAYS=0 (keep everything) for pruning by hand.`,
     },
   },
 ];
-
-/** One line to stdout, waiting when the reader is slower than the database, so nothing piles up in memory. */
-async function printLine(line: string): Promise<void> {
-  if (!process.stdout.write(`${line}\n`)) await once(process.stdout, 'drain');
-}

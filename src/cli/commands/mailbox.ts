@@ -1,5 +1,5 @@
 /** Enable-, Set-, Disable- and Get-UMMailbox. */
-import { disableMailbox, enableMailbox, listMailboxes, setMailbox, showMailbox, withDirectoryDefaults, type MailboxRequest } from '../../operations/admin/mailboxes.ts';
+import { disableMailbox, enableMailbox, setMailbox, showMailbox, streamMailboxes, withDirectoryDefaults, type MailboxRequest } from '../../operations/admin/mailboxes.ts';
 import { ADMIN } from '../../operations/services.ts';
 import { checkVoiceMailChange, setVoiceMailSettings, type AdminVoiceMailChange } from '../../operations/voice-mail-settings.ts';
 import { isPinExpired } from '../../pin/index.ts';
@@ -7,7 +7,7 @@ import type { MailboxState } from '../../store/index.ts';
 import {
   UsageError, booleanOption, describeMailOutcome, print, requireOption, stringOption, withServices, type Command, type ParsedArgs,
 } from '../command.ts';
-import { formatFields, formatTable, yesNo } from '../io.ts';
+import { formatFields, printTableStream, write, yesNo } from '../io.ts';
 
 const MAILBOX_OPTIONS = {
   email: { type: 'string' },
@@ -230,26 +230,35 @@ MinPINLength.`,
     help: `One line per mailbox, by login: login, extension, e-mail, policy and flags
 (locked: locked out of phone logons; expired: must choose a new PIN at the next
 logon; no-pin: the welcome mail never went out). --json prints an array of the
-objects "umpin mailbox show --json" prints.`,
+objects "umpin mailbox show --json" prints.
+
+Mailboxes are read and printed 500 at a time, so a list of any length starts
+at once and holds little memory; columns are as wide as the rows so far need.`,
     examples: ['umpin mailbox list', "umpin mailbox list --json | jq -r '.[] | select(.lockedOut) | .login'"],
     options: { json: { type: 'boolean' } },
     positionals: { min: 0, max: 0 },
     async run({ options }) {
-      const mailboxes = await withServices(async (services) => (await listMailboxes(services)).map((m) => mailboxJson(m, services.now())));
-      if (options.json === true) {
-        print(JSON.stringify(mailboxes));
-        return;
-      }
-      if (mailboxes.length === 0) {
-        print('No voice mail mailboxes; enable one with: umpin mailbox enable <login> --email <address> --extension <digits>');
-        return;
-      }
-      const flags = (m: (typeof mailboxes)[number]) =>
-        [m.lockedOut && 'locked', m.hasPin && m.pinExpired && 'expired', !m.hasPin && 'no-pin'].filter(Boolean).join(',') || '-';
-      print(formatTable([
-        ['LOGIN', 'EXTENSION', 'EMAIL', 'POLICY', 'FLAGS'],
-        ...mailboxes.map((m) => [m.login, m.extension, m.email, m.policy, flags(m)]),
-      ]));
+      await withServices(async (services) => {
+        const now = services.now();
+        if (options.json === true) {
+          // The same bytes as JSON.stringify of the whole array, written as the pages come.
+          let separator = '[';
+          for await (const mailbox of streamMailboxes(services)) {
+            await write(separator + JSON.stringify(mailboxJson(mailbox, now)));
+            separator = ',';
+          }
+          await write(separator === '[' ? '[]\n' : ']\n');
+          return;
+        }
+        const flags = (m: MailboxState) =>
+          [m.lockedOut && 'locked', m.hasPin && isPinExpired(m, m.policy, now) && 'expired', !m.hasPin && 'no-pin'].filter(Boolean).join(',') || '-';
+        const rows = async function* () {
+          for await (const m of streamMailboxes(services)) yield [m.login, m.extension, m.email, m.policy.name, flags(m)];
+        };
+        if ((await printTableStream(['LOGIN', 'EXTENSION', 'EMAIL', 'POLICY', 'FLAGS'], rows())) === 0) {
+          print('No voice mail mailboxes; enable one with: umpin mailbox enable <login> --email <address> --extension <digits>');
+        }
+      });
     },
   },
 ];

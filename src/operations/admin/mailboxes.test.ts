@@ -8,12 +8,20 @@ import { describe, it } from 'node:test';
 import { ConfigError, InvalidArgument, MailboxAlreadyEnabled, MailboxNotFound } from '../../errors.ts';
 import type { DirectoryUser, UserDirectory } from '../../auth/ldap-authenticator.ts';
 import { DEFAULT_POLICY_NAME } from '../../pin/index.ts';
+import type { MailboxState } from '../../store/index.ts';
 import { isActivePin } from '../../../test/support/service.ts';
 import { events, outcome, snapshot, withAlice } from '../../../test/support/admin-harness.ts';
-import { FIXED_NOW, openOperationsHarness } from '../../../test/support/operations.ts';
+import { FIXED_NOW, openOperationsHarness, type OperationsHarness } from '../../../test/support/operations.ts';
 import { countPendingPinChanges } from '../../../test/support/store-readers.ts';
-import { disableMailbox, enableMailbox, listMailboxes, setMailbox, showMailbox, withDirectoryDefaults } from './mailboxes.ts';
+import { disableMailbox, enableMailbox, setMailbox, showMailbox, streamMailboxes, withDirectoryDefaults } from './mailboxes.ts';
 import { findLastMail } from './pins.ts';
+
+/** Every mailbox, through the stream `umpin mailbox list` reads. */
+async function listAllMailboxes(services: OperationsHarness['services'], pageSize?: number): Promise<MailboxState[]> {
+  const all: MailboxState[] = [];
+  for await (const mailbox of streamMailboxes(services, pageSize)) all.push(mailbox);
+  return all;
+}
 
 describe('mailboxes', () => {
   it('enableMailbox: the welcome mail carries the PIN in effect, to the notify address when there is one; enabling again is refused', async () => {
@@ -61,7 +69,7 @@ describe('mailboxes', () => {
       for (const [request, message] of cases) assert.equal(await outcome(enableMailbox(h.services, 'bob', request)), `InvalidArgument: ${message}`);
       assert.equal(await outcome(enableMailbox(h.services, 'b:ob', { email: 'bob@example.com', extension: '100' })), 'InvalidArgument: A login is 1 to 256 characters without spaces, colons or control characters.');
       assert.deepEqual(await snapshot(h, ['alice', 'bob', 'b:ob']), { ...(before as object), mailboxes: [...(before as { mailboxes: unknown[] }).mailboxes, { mailbox: undefined, verifiers: [], password: undefined }] });
-      assert.deepEqual((await listMailboxes(h.services)).map((m) => m.login), ['alice']);
+      assert.deepEqual((await listAllMailboxes(h.services)).map((m) => m.login), ['alice']);
     } finally {
       await h.close();
     }
@@ -98,7 +106,7 @@ describe('mailboxes', () => {
       for (const o of outcomes) assert.ok(o === 'ok' || o === 'MailboxAlreadyEnabled: The mailbox "carol" is already enabled for voice mail and has a PIN.', o);
       assert.equal(h.transport.taken.length, ok);
       assert.equal(await isActivePin(h.services, 'carol', h.transport.lastPin()), true);
-      assert.deepEqual((await listMailboxes(h.services)).map((m) => m.login), ['carol']);
+      assert.deepEqual((await listAllMailboxes(h.services)).map((m) => m.login), ['carol']);
       assert.equal((await events(h, 'carol')).filter((e) => e === 'mailbox.enable success').length, 1);
     } finally {
       await h.close();
@@ -110,7 +118,7 @@ describe('mailboxes', () => {
     try {
       const outcomes = await Promise.all(['x1', 'x2'].map((login) => outcome(enableMailbox(h.services, login, { email: `${login}@example.com`, extension: '300' }))));
       assert.equal(outcomes.filter((o) => o === 'ok').length, 1, outcomes.join(' | '));
-      const owners = (await listMailboxes(h.services)).map((m) => `${m.login} ${m.extension}`);
+      const owners = (await listAllMailboxes(h.services)).map((m) => `${m.login} ${m.extension}`);
       assert.deepEqual(owners, [`${outcomes[0] === 'ok' ? 'x1' : 'x2'} 300`]);
       assert.equal(h.transport.taken.length, 1);
     } finally {
@@ -157,7 +165,7 @@ describe('mailboxes', () => {
       await enableMailbox(h.services, 'bob', { email: 'bob@example.com', extension: '100' });
       const outcomes = await Promise.all(['alice', 'bob'].map((login) => outcome(setMailbox(h.services, login, { extension: '555' }))));
       assert.equal(outcomes.filter((o) => o === 'ok').length, 1, outcomes.join(' | '));
-      const extensions = (await listMailboxes(h.services)).map((m) => m.extension).sort();
+      const extensions = (await listAllMailboxes(h.services)).map((m) => m.extension).sort();
       assert.deepEqual(extensions, outcomes[0] === 'ok' ? ['100', '555'] : ['36697', '555']);
     } finally {
       await h.close();
@@ -185,6 +193,29 @@ describe('mailboxes', () => {
       const again = await disableMailbox(h.services, 'alice').catch((e: unknown) => e);
       assert.ok(again instanceof MailboxNotFound);
       assert.equal(await outcome(enableMailbox(h.services, 'bob', { email: 'bob@example.com', extension: '36697' })), 'ok');
+    } finally {
+      await h.close();
+    }
+  });
+  it('streamMailboxes reads page by page: every mailbox once, by login, whether the last page is full, short or empty', async () => {
+    const h = await openOperationsHarness();
+    try {
+      const logins = ['carol', 'Bob', 'alice', 'dave', 'erin'];
+      for (const [i, login] of logins.entries()) await enableMailbox(h.services, login, { email: `${login}@example.com`, extension: `${200 + i}` });
+      const pagesRead: number[] = [];
+      const store = h.services.store;
+      const counting = { ...h.services, store: { ...store, listMailboxesPage: async (page: { after?: string; limit: number }) => {
+        const rows = await store.listMailboxesPage(page);
+        pagesRead.push(rows.length);
+        return rows;
+      } } };
+      const inOrder = ['Bob', 'alice', 'carol', 'dave', 'erin'];
+      assert.deepEqual((await listAllMailboxes(counting, 2)).map((m) => m.login), inOrder);
+      assert.deepEqual(pagesRead.splice(0), [2, 2, 1], 'a short last page ends the walk');
+      assert.deepEqual((await listAllMailboxes(counting, 5)).map((m) => m.login), inOrder);
+      assert.deepEqual(pagesRead.splice(0), [5, 0], 'a full last page is followed by one empty read');
+      assert.deepEqual((await listAllMailboxes(counting)).map((m) => m.login), inOrder);
+      assert.deepEqual(pagesRead.splice(0), [5]);
     } finally {
       await h.close();
     }
@@ -225,7 +256,7 @@ describe('withDirectoryDefaults (mailbox enable --from-directory)', () => {
       assert.deepEqual(await withDirectoryDefaults(services, 'alice', { extension: '4242' }), { extension: '4242', email: 'alice@example.com' });
       assert.deepEqual(await withDirectoryDefaults(services, 'alice', { email: 'a@example.org', extension: '1' }), { email: 'a@example.org', extension: '1' });
       assert.deepEqual(directory.lookups, ['alice', 'alice', 'alice']);
-      assert.deepEqual(await listMailboxes(services), [], 'it only reads');
+      assert.deepEqual(await listAllMailboxes(services), [], 'it only reads');
     } finally {
       await h.close();
     }

@@ -129,6 +129,19 @@ export async function showMailbox(services: Services, login: string): Promise<Ma
   return mailbox;
 }
 
-export function listMailboxes(services: Services): Promise<MailboxState[]> {
-  return services.store.listMailboxes();
+/** Mailboxes one page reads; a page is one range query on the login's index. */
+export const MAILBOX_PAGE_SIZE = 500;
+
+/**
+ * Every mailbox by login, a page at a time: `umpin mailbox list` holds one
+ * page in memory however many mailboxes there are (issue 17).
+ */
+export async function* streamMailboxes(services: Services, pageSize = MAILBOX_PAGE_SIZE): AsyncGenerator<MailboxState> {
+  let after: string | undefined;
+  for (;;) {
+    const page = await services.store.listMailboxesPage({ limit: pageSize, ...(after === undefined ? {} : { after }) });
+    yield* page;
+    if (page.length < pageSize) return;
+    after = (page.at(-1) as MailboxState).login;
+  }
 }

@@ -58,10 +58,6 @@ export function createMailboxStore({ db }: StoreContext): MailboxStore {
       return row?.login;
     },
 
-    async listMailboxes() {
-      return (await selectMailboxes().orderBy('mailboxes.login').execute()).map(toMailboxState);
-    },
-
     async listMailboxesPage({ after, limit }) {
       // The login column is collated "C" on PostgreSQL (migration 0001), as SQLite compares: the `>` and the
       // order agree byte for byte on both engines, and both walk the primary key's index.
