@@ -42,7 +42,7 @@ export async function openHttpHarness(options: HttpHarnessOptions = {}): Promise
   const logLines: Array<Record<string, unknown>> = [];
   const logger = pino({ level: options.logLevel ?? 'silent' }, { write: (line: string) => { logLines.push(JSON.parse(line) as Record<string, unknown>); } });
   const opened = await openServices(config, logger, options.metrics
-    ? { metrics: (store) => new PrometheusMetrics({ outboxDepth: () => store.countQueuedMail() }) }
+    ? { metrics: (store) => new PrometheusMetrics({ outboxDepth: () => store.countQueuedMail(), processMetrics: false }) }
     : {});
   const services: Services = Object.freeze({ ...opened.services, ...options.overrides });
   const app = buildHttpServer(services, config, logger);
