@@ -36,11 +36,10 @@
  *   npm run bench -- --skip-large          no large-database scenario (--large-mailboxes, --large-audit: its size)
  *   npm run bench -- --skip-build          measure dist/ as it is (else it is built first: bin/umpin.js runs dist/)
  */
-import type { Request } from 'autocannon';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -48,9 +47,15 @@ import { loadConfig } from '../src/config.ts';
 import { DEFAULT_CREDENTIAL_TTL_MS } from '../src/auth/credential-cache.ts';
 import { DEFAULT_KDF_COST } from '../src/crypto/kdf.ts';
 import { redactUrl } from '../src/lib/redact-url.ts';
+import { CredentialRotation, MALFORMED, SERVICE_PATH, WSDL_GET, logonRequests, probeMalformed, resetRequests } from './loads.ts';
 import { formatProfileSummary, summariseCpuProfile } from './lib/cpu-profile.ts';
-import { combine, slice, type LoadResult, type Slice } from './lib/load.ts';
-import { freePort, readMachineCpu, readProcessCpu, REPO, runJsonChild, startServer, type Memory, type RunningServer } from './lib/proc.ts';
+import { kdfSlice, type KdfSlice } from './lib/kdf-slice.ts';
+import { log } from './lib/log.ts';
+import { describeMachine, gitCommit } from './lib/machine.ts';
+import { Measurement, interleave, type MeasuredLoad } from './lib/measurement.ts';
+import { POSTGRES_ADMIN_URL, freshPostgresDatabase } from './lib/postgres.ts';
+import { formatGoals, formatProcesses, formatRows, type GoalRow, type ProcessFigures, type Row } from './lib/report.ts';
+import { freePort, REPO, startServer, type Memory, type RunningServer } from './lib/proc.ts';
 import { provisionUmpin, type Account, type Provisioned } from './lib/provision.ts';
 import { provisionPeer } from './peer/peer-store.ts';
 import { medianRun, runMeasured, type CommandRun } from './lib/command.ts';
@@ -102,294 +107,10 @@ const GOALS = {
 } as const;
 const LARGE = { mailboxes: Number(options['large-mailboxes']), audit: Number(options['large-audit']) };
 const CLI_RUNS = Number(options['cli-runs']);
-
-const SERVICE_PATH = '/EWS/UM2007Legacy.asmx';
-const RESET_BODY = readFileSync(join(REPO, 'test/fixtures/resetpin-request.xml'), 'utf8');
-const SOAP_ACTION = '"http://schemas.microsoft.com/exchange/services/2006/messages/ResetPIN"';
+const SCHEDULE = { rounds: ROUNDS, slice: SLICE, warmup: WARMUP } as const;
 const TSX = ['--import', 'tsx'];
 
 const resultsDir = join(REPO, 'bench/results');
-const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
-
-function basic(account: Pick<Account, 'login' | 'password'>): string {
-  return `Basic ${Buffer.from(`${account.login}:${account.password}`).toString('base64')}`;
-}
-
-/** Connection `index` of `connections` takes every connections-th account, so no two connections share a mailbox. */
-function share<T>(items: readonly T[], index: number, connections: number): T[] {
-  const mine = items.filter((_, i) => i % connections === index);
-  return mine.length > 0 ? mine : [items[index % items.length] as T];
-}
-
-function resetRequest(account: Account): Request {
-  return {
-    method: 'POST',
-    path: SERVICE_PATH,
-    headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: SOAP_ACTION, authorization: basic(account) },
-    body: RESET_BODY,
-  };
-}
-
-function resetRequests(accounts: readonly Account[]) {
-  return (index: number, connections: number): Request[] => share(accounts, index, connections).map(resetRequest);
-}
-
-/**
- * ResetPIN requests that take their credentials in turn from `accounts`,
- * across connections and slices (8 in flight never share an account).
- * `once`: each account is used once, so its login is never in umpin's
- * credential cache; `reused` counts requests beyond the supply. Otherwise
- * the accounts rotate, and umpin's cache (an entry lives the TTL from the
- * miss that made it; hits do not extend it) is replayed here to count the
- * recorded requests that must have missed it.
- */
-class CredentialRotation {
-  #next = 0;
-  #recording = false;
-  readonly #cachedAt = new Map<string, number>();
-  reused = 0;
-  sent = 0;
-  misses = 0;
-
-  constructor(readonly accounts: readonly Account[], readonly once: boolean) {}
-
-  /** Called before each slice: whether its requests are measured. */
-  begin(recording: boolean): void {
-    this.#recording = recording;
-  }
-
-  get missRatio(): number {
-    return this.once ? 1 : this.misses / Math.max(1, this.sent);
-  }
-
-  requestsFor = (): Request[] => [{
-    ...resetRequest(this.accounts[0] as Account),
-    setupRequest: (request: Request) => {
-      const account = this.accounts[this.#next++ % this.accounts.length] as Account;
-      if (this.once && this.#next > this.accounts.length) this.reused += 1;
-      const now = Date.now();
-      const cachedAt = this.#cachedAt.get(account.login);
-      const miss = cachedAt === undefined || now >= cachedAt + DEFAULT_CREDENTIAL_TTL_MS;
-      if (miss) this.#cachedAt.set(account.login, now);
-      if (this.#recording) {
-        this.sent += 1;
-        if (miss) this.misses += 1;
-      }
-      return { ...request, headers: { ...request.headers, authorization: basic(account) } };
-    },
-  }];
-}
-
-function logonRequests(provisioned: Provisioned) {
-  return (index: number, connections: number): Request[] => share(provisioned.phoneAccounts, index, connections).map((account) => ({
-    method: 'POST',
-    path: '/tui/v1/logon',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${provisioned.apiKey}` },
-    body: JSON.stringify({ mailbox: account.login, pin: account.pin }),
-  }));
-}
-
-/** Credentials must be present (any password: they are verified only after the envelope parses). */
-const MALFORMED: Request = {
-  method: 'POST',
-  path: SERVICE_PATH,
-  headers: { 'content-type': 'text/xml; charset=utf-8', authorization: basic({ login: 'nobody', password: 'anything' }) },
-  body: '<x',
-};
-const WSDL_GET: Request = { method: 'GET', path: `${SERVICE_PATH}?wsdl` };
-
-// ---- measurements -----------------------------------------------------------
-
-interface KdfSlice {
-  readonly concurrency: number;
-  readonly seconds: number;
-  readonly hashes: number;
-  readonly hashesPerSecond: number;
-  readonly meanHashMs: number;
-  readonly cpuMsPerHash: number;
-}
-
-function kdfSlice(concurrency: number, seconds: number, warmup: number): Promise<KdfSlice> {
-  return runJsonChild<KdfSlice>([...TSX, 'bench/kdf-bound.ts', String(concurrency), String(seconds), String(warmup)]);
-}
-
-/** An HTTP load measured in slices, with the server's CPU time and the machine's business over the same slices. */
-class Measurement {
-  readonly slices: Slice[] = [];
-  #serverMainMs = 0;
-  #serverOtherMs = 0;
-  #clientMs = 0;
-  #machineBusyMs = 0;
-  #machineTotalMs = 0;
-
-  constructor(
-    readonly name: string,
-    readonly server: RunningServer,
-    readonly connections: number,
-    readonly expectStatus: number,
-    readonly requestsFor: (index: number, connections: number) => Request[],
-    readonly options: {
-      /** One loopback source address per connection: umpin limits SOAP requests per client address (120 a minute). */
-      readonly spreadSources?: boolean;
-      /** Told before each slice whether it is measured. */
-      readonly rotation?: CredentialRotation;
-    } = {},
-  ) {}
-
-  async run(seconds: number, record = true): Promise<void> {
-    const server = readProcessCpu(this.server.pid);
-    const machine = readMachineCpu();
-    const client = process.cpuUsage();
-    this.options.rotation?.begin(record);
-    const result = await slice({
-      url: this.server.origin, connections: this.connections, duration: seconds, requestsFor: this.requestsFor, expectStatus: this.expectStatus, spreadSources: this.options.spreadSources,
-    });
-    if (!record) return;
-    const serverAfter = readProcessCpu(this.server.pid);
-    const machineAfter = readMachineCpu();
-    const clientUsed = process.cpuUsage(client);
-    this.slices.push(result);
-    this.#serverMainMs += serverAfter.mainMs - server.mainMs;
-    this.#serverOtherMs += serverAfter.otherMs - server.otherMs;
-    this.#clientMs += (clientUsed.user + clientUsed.system) / 1000;
-    this.#machineBusyMs += machineAfter.busyMs - machine.busyMs;
-    this.#machineTotalMs += machineAfter.totalMs - machine.totalMs;
-  }
-
-  result(): MeasuredLoad {
-    const load = combine(this.slices, this.connections, this.expectStatus);
-    if (load.unexpected > 0) log(`${this.name}: ${load.unexpected} unexpected answers ${JSON.stringify(load.statusCodes)}`);
-    const wallMs = load.seconds * 1000;
-    const cores = availableParallelism();
-    return {
-      ...load,
-      cpu: {
-        serverMainMsPerRequest: this.#serverMainMs / Math.max(1, load.requests),
-        serverOtherMsPerRequest: this.#serverOtherMs / Math.max(1, load.requests),
-        serverCores: (this.#serverMainMs + this.#serverOtherMs) / wallMs,
-        clientCores: this.#clientMs / wallMs,
-        machineBusyCores: (this.#machineBusyMs / Math.max(1, this.#machineTotalMs)) * cores,
-      },
-    };
-  }
-}
-
-interface MeasuredLoad extends LoadResult {
-  readonly cpu: {
-    /** CPU ms of the server's main (JavaScript) thread per request. */
-    readonly serverMainMsPerRequest: number;
-    /** CPU ms of the server's other threads (argon2 on libuv's pool, GC helpers, fs) per request. */
-    readonly serverOtherMsPerRequest: number;
-    /** Cores' worth of CPU used by the server, the load generator (this process) and the whole machine. */
-    readonly serverCores: number;
-    readonly clientCores: number;
-    readonly machineBusyCores: number;
-  };
-}
-
-/** What the malformed envelope gets; it must be a fault answered before any password work. */
-async function probeMalformed(origin: string): Promise<number> {
-  const response = await fetch(`${origin}${SERVICE_PATH}`, { method: 'POST', headers: MALFORMED.headers as Record<string, string>, body: MALFORMED.body as string });
-  const body = await response.text();
-  if (response.status < 400 || response.status === 401 || !body.includes('Fault')) {
-    throw new Error(`the malformed envelope got ${response.status}, not a SOAP fault before authentication:\n${body}`);
-  }
-  return response.status;
-}
-
-/** Warms every measurement up, then runs `rounds` rounds of one slice each, in alternating order. */
-/**
- * Runs `rounds` rounds of one slice per measurement, in alternating order;
- * each measurement is warmed up just before its first slice (so that what
- * the warm-up puts in umpin's credential cache is still there for the last).
- */
-async function interleave(group: string, steps: ReadonlyArray<{ name: string; run: (seconds: number, record: boolean) => Promise<void> }>): Promise<void> {
-  for (let round = 0; round < ROUNDS; round += 1) {
-    const order = round % 2 === 0 ? steps : [...steps].reverse();
-    log(`${group}: round ${round + 1}/${ROUNDS}, ${SLICE} s each${round === 0 ? ` after ${WARMUP} s of warm-up` : ''}: ${order.map((s) => s.name).join(', ')}`);
-    for (const step of order) {
-      if (round === 0) await step.run(WARMUP, false);
-      await step.run(SLICE, true);
-    }
-  }
-}
-
-// ---- the machine and what cannot be measured yet -----------------------------
-
-function describeMachine(dataDir: string) {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  let dataDirFs = 'unknown';
-  try {
-    dataDirFs = execFileSync('df', ['--output=fstype', dataDir], { encoding: 'utf8' }).trim().split('\n').pop() ?? 'unknown';
-  } catch {
-    // df is optional
-  }
-  return {
-    nproc: availableParallelism(),
-    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown',
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    kernel: release(),
-    dataDirFs,
-    loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))),
-  };
-}
-
-/** The PostgreSQL server the bench may create a database on; the default is the local one the store tests use. */
-const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-interface PostgresDatabase {
-  readonly url: string;
-  readonly name: string;
-  drop(): void;
-}
-
-/**
- * A new, empty database for this run (dropped at the end), or why there is
- * none: umpin's configuration refuses PostgreSQL (issue 6), or no server
- * answers. Uses the psql client, so the bench needs no PostgreSQL driver.
- */
-function freshPostgresDatabase(env: Record<string, string>): PostgresDatabase | { unavailable: string } {
-  try {
-    loadConfig({ ...env, UMPIN_DATABASE_URL: POSTGRES_ADMIN_URL });
-  } catch (error) {
-    return { unavailable: `umpin does not support PostgreSQL yet (issue 6); its configuration says "${(error as Error).message}"` };
-  }
-  const psql = (sql: string) => execFileSync('psql', [POSTGRES_ADMIN_URL, '-v', 'ON_ERROR_STOP=1', '-Atqc', sql], {
-    stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000, env: { ...process.env, PGCONNECT_TIMEOUT: '3' },
-  });
-  const name = `umpin_bench_${process.pid}_${Date.now().toString(36)}`;
-  try {
-    psql(`CREATE DATABASE ${name}`);
-  } catch (error) {
-    const reason = ((error as { stderr?: Buffer }).stderr?.toString('utf8') || (error as Error).message).trim().split('\n')[0];
-    return { unavailable: `no PostgreSQL reachable at ${redactUrl(POSTGRES_ADMIN_URL)} to create a database on (set BENCH_POSTGRES_URL): ${reason}` };
-  }
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    name,
-    drop() {
-      try {
-        psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } catch (error) {
-        log(`could not drop the PostgreSQL database ${name}: ${(error as Error).message}`);
-      }
-    },
-  };
-}
-
-
-function gitCommit(): string {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${commit} with uncommitted changes` : commit;
-  } catch {
-    return 'unknown';
-  }
-}
 
 // ---- the profile mode -------------------------------------------------------
 
@@ -438,95 +159,6 @@ async function profile(which: Profiled, env: Record<string, string>, port: numbe
   } finally {
     await umpin.stop();
   }
-}
-
-// ---- the report -------------------------------------------------------------
-
-interface Row {
-  readonly label: string;
-  readonly load?: MeasuredLoad;
-  readonly value?: string;
-  /** The ratio the issue asks for: requests/s against the reference's, measured in the same run. */
-  readonly ratio?: number;
-  readonly ratioOf?: string;
-  /**
-   * The same ratio from CPU time, which the machine's noise moves much less:
-   * the reference's CPU per request (the KDF's, or the bare handler's) over
-   * the server's. On a quiet machine where both are CPU-bound they agree.
-   */
-  readonly cpuRatio?: number;
-  readonly goal?: number;
-}
-
-function verdict(row: Row): string {
-  if (row.load && row.load.unexpected > 0) {
-    const busy = row.load.statusCodes['503'] ?? 0;
-    return `INVALID: ${row.load.unexpected} unexpected answers${busy > 0 ? ` (${busy} × 503: busy or rate-limited)` : ''}`;
-  }
-  if (row.goal === undefined || row.ratio === undefined) return '';
-  const met = row.ratio >= row.goal;
-  const cpuMet = row.cpuRatio === undefined ? met : row.cpuRatio >= row.goal;
-  return `${met ? 'met' : 'MISSED'}${cpuMet === met ? '' : ` (by CPU: ${cpuMet ? 'met' : 'missed'}; noisy)`}`;
-}
-
-function table(head: readonly string[], cells: ReadonlyArray<readonly string[]>, markdown: boolean): string {
-  if (markdown) {
-    const line = (c: readonly string[]) => `| ${c.join(' | ')} |`;
-    return [line(head), line(head.map(() => '---')), ...cells.map(line)].join('\n');
-  }
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: readonly string[]) => c.map((x, i) => x.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
-}
-
-/** `cpuMsPerHash`: the KDF bound's CPU per hash, to estimate from a load's other-thread CPU how many hashes each request cost. */
-function formatRows(rows: readonly Row[], cpuMsPerHash: number, markdown: boolean): string {
-  const cpu = (load: MeasuredLoad) => {
-    const main = load.cpu.serverMainMsPerRequest;
-    const other = load.cpu.serverOtherMsPerRequest;
-    return `${main.toFixed(2)} + ${other.toFixed(2)}${other >= cpuMsPerHash / 2 ? ` (≈ ${(other / cpuMsPerHash).toFixed(1)} hashes)` : ''}`;
-  };
-  return table(
-    ['measurement', 'req/s', 'p50 ms', 'p99 ms', 'server CPU ms/req: main + other threads', 'ratio (req/s)', 'ratio (CPU)', 'goal', 'verdict'],
-    rows.map((r) => [
-      r.label,
-      r.load ? r.load.rps.toFixed(1) : r.value ?? '',
-      r.load ? r.load.latencyMs.p50.toFixed(1) : '',
-      r.load ? r.load.latencyMs.p99.toFixed(1) : '',
-      r.load ? cpu(r.load) : '',
-      r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}${r.ratioOf ? ` ${r.ratioOf}` : ''}`,
-      r.cpuRatio === undefined ? '' : r.cpuRatio.toFixed(2),
-      r.goal === undefined ? '' : `≥ ${r.goal}`,
-      verdict(r),
-    ]),
-    markdown,
-  );
-}
-
-interface GoalRow {
-  readonly label: string;
-  readonly value: string;
-  readonly goal: string;
-  /** undefined: no goal for this row (a reference, or B). */
-  readonly met: boolean | undefined;
-}
-
-function formatGoals(rows: readonly GoalRow[], markdown: boolean): string {
-  return table(['start-up, CLI, memory, size', 'figure', 'goal', 'verdict'], rows.map((r) => [r.label, r.value, r.goal, r.met === undefined ? '' : r.met ? 'met' : 'MISSED']), markdown);
-}
-
-interface ProcessFigures {
-  readonly startupMs: number;
-  readonly rest: Memory;
-  readonly peak: Memory;
-}
-
-function formatProcesses(processes: Record<string, ProcessFigures>, markdown: boolean): string {
-  return table(
-    ['process', 'start-up to ready ms', 'RSS at rest MiB', 'RSS peak MiB'],
-    Object.entries(processes).map(([name, p]) => [name, p.startupMs.toFixed(0), p.rest.rssMiB.toFixed(1), p.peak.peakMiB.toFixed(1)]),
-    markdown,
-  );
 }
 
 // ---- the run ----------------------------------------------------------------
@@ -695,7 +327,7 @@ async function main(): Promise<void> {
     // The KDF-bound loads, interleaved with slices of the KDF bound itself.
     const kdfSlices: KdfSlice[] = [];
     const kdfBound = present([a.reset, b?.reset, peerReset, a.resetCached, b?.resetCached, peerResetCached, largeM?.resetCached, p?.reset, p?.resetCached, a.logon, b?.logon, largeM?.logon]);
-    await interleave('KDF-bound', [
+    await interleave('KDF-bound', SCHEDULE, [
       { name: 'KDF bound', run: async (seconds, record) => { if (record) kdfSlices.push(await kdfSlice(kdfConcurrency, seconds, 0.5)); } },
       ...kdfBound.map((m) => ({ name: m.name, run: (sec: number, r: boolean) => m.run(sec, r) })),
     ]);
@@ -706,7 +338,7 @@ async function main(): Promise<void> {
     const barePost = new Measurement('bare Fastify POST', bare.server, FLOOR_CONNECTIONS, 200, () => [{ ...MALFORMED, path: '/' }]);
     const bareGet = new Measurement('bare Fastify GET', bare.server, FLOOR_CONNECTIONS, 200, () => [{ ...WSDL_GET, path: '/' }]);
     const floor = present([barePost, a.malformed, b?.malformed, bareGet, a.wsdl, b?.wsdl]);
-    await interleave('floor', floor.map((m) => ({ name: m.name, run: (sec: number, r: boolean) => m.run(sec, r) })));
+    await interleave('floor', SCHEDULE, floor.map((m) => ({ name: m.name, run: (sec: number, r: boolean) => m.run(sec, r) })));
 
     const processes: Record<string, ProcessFigures> = {};
     const figures = (name: string, started: Started | undefined) => {
