@@ -37,7 +37,7 @@
  *   npm run bench -- --skip-build          measure dist/ as it is (else it is built first: bin/umpin.js runs dist/)
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -48,13 +48,13 @@ import { DEFAULT_CREDENTIAL_TTL_MS } from '../src/auth/credential-cache.ts';
 import { DEFAULT_KDF_COST } from '../src/crypto/kdf.ts';
 import { redactUrl } from '../src/lib/redact-url.ts';
 import { CredentialRotation, MALFORMED, SERVICE_PATH, WSDL_GET, logonRequests, probeMalformed, resetRequests } from './loads.ts';
-import { formatProfileSummary, summariseCpuProfile } from './lib/cpu-profile.ts';
 import { kdfSlice, type KdfSlice } from './lib/kdf-slice.ts';
 import { log } from './lib/log.ts';
 import { describeMachine, gitCommit } from './lib/machine.ts';
+import { PROFILED, profile, type Profiled } from './lib/profile.ts';
 import { Measurement, interleave, type MeasuredLoad } from './lib/measurement.ts';
 import { POSTGRES_ADMIN_URL, freshPostgresDatabase } from './lib/postgres.ts';
-import { formatGoals, formatProcesses, formatRows, type GoalRow, type ProcessFigures, type Row } from './lib/report.ts';
+import { printReport, writeReport, type GoalRow, type ProcessFigures, type ReportText, type Row } from './lib/report.ts';
 import { freePort, REPO, startServer, type Memory, type RunningServer } from './lib/proc.ts';
 import { provisionUmpin, type Account, type Provisioned } from './lib/provision.ts';
 import { provisionPeer } from './peer/peer-store.ts';
@@ -111,55 +111,6 @@ const SCHEDULE = { rounds: ROUNDS, slice: SLICE, warmup: WARMUP } as const;
 const TSX = ['--import', 'tsx'];
 
 const resultsDir = join(REPO, 'bench/results');
-
-// ---- the profile mode -------------------------------------------------------
-
-const PROFILED = ['resetpin', 'resetpin-cached', 'logon', 'malformed', 'wsdl'] as const;
-type Profiled = (typeof PROFILED)[number];
-
-async function profile(which: Profiled, env: Record<string, string>, port: number, provisioned: Provisioned, root: string): Promise<void> {
-  const dir = join(root, 'profile');
-  const umpin = await startServer({ name: 'umpin (profiled)', port, env, readyPath: `${SERVICE_PATH}?wsdl`, args: ['--cpu-prof', '--cpu-prof-dir', dir, UMPIN_BIN, 'serve'] });
-  try {
-    const measurement = {
-      resetpin: () => {
-        const fresh = new CredentialRotation(provisioned.freshAccounts, true);
-        return new Measurement('ResetPIN, auth not cached', umpin, KDF_CONNECTIONS, 200, fresh.requestsFor, { spreadSources: true, rotation: fresh });
-      },
-      'resetpin-cached': () => {
-        const cached = new CredentialRotation(provisioned.resetAccounts, false);
-        return new Measurement('ResetPIN, auth cached', umpin, KDF_CONNECTIONS, 200, cached.requestsFor, { spreadSources: true, rotation: cached });
-      },
-      logon: () => new Measurement('phone logon', umpin, KDF_CONNECTIONS, 200, logonRequests(provisioned)),
-      malformed: async () => new Measurement('malformed envelope', umpin, FLOOR_CONNECTIONS, await probeMalformed(umpin.origin), () => [MALFORMED]),
-      wsdl: () => new Measurement('WSDL GET', umpin, FLOOR_CONNECTIONS, 200, () => [WSDL_GET]),
-    }[which];
-    const m = await measurement();
-    log(`profiling the server: ${m.name}, warm-up ${WARMUP} s, then ${SLICE * ROUNDS} s`);
-    await m.run(WARMUP, false);
-    const fromMicros = Number(process.hrtime.bigint() / 1000n);
-    await m.run(SLICE * ROUNDS, true);
-    const toMicros = Number(process.hrtime.bigint() / 1000n);
-    await umpin.stop();
-    const [file] = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-    if (!file) throw new Error(`no CPU profile was written:\n${umpin.output()}`);
-    const summary = summariseCpuProfile(join(dir, file), { fromMicros, toMicros });
-    const load = m.result();
-    const text = [
-      `CPU profile of the umpin server (main thread) during ${m.name}: ${load.rps.toFixed(1)} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms;`,
-      `server CPU per request: main thread ${load.cpu.serverMainMsPerRequest.toFixed(2)} ms, other threads ${load.cpu.serverOtherMsPerRequest.toFixed(2)} ms (the profiler itself adds some)`,
-      formatProfileSummary(summary),
-    ].join('\n');
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(join(resultsDir, `profile-${which}.txt`), `${text}\n`);
-    writeFileSync(join(resultsDir, `profile-${which}.json`), `${JSON.stringify({ load, summary, window: { fromMicros, toMicros } }, null, 2)}\n`);
-    copyFileSync(join(dir, file), join(resultsDir, `profile-${which}.cpuprofile`));
-    console.log(text);
-    log(`written: bench/results/profile-${which}.txt, .json and .cpuprofile (opens in Chrome DevTools)`);
-  } finally {
-    await umpin.stop();
-  }
-}
 
 // ---- the run ----------------------------------------------------------------
 
@@ -232,7 +183,10 @@ async function main(): Promise<void> {
     const which = options['cpu-prof'];
     if (which !== undefined) {
       if (!(PROFILED as readonly string[]).includes(which)) throw new TypeError(`--cpu-prof takes one of ${PROFILED.join(', ')}`);
-      await profile(which as Profiled, umpinInstance.env, umpinInstance.port, umpinInstance.provisioned, root);
+      await profile(which as Profiled, {
+        umpinBin: UMPIN_BIN, env: umpinInstance.env, port: umpinInstance.port, provisioned: umpinInstance.provisioned, root,
+        schedule: SCHEDULE, connections: { kdf: KDF_CONNECTIONS, floor: FLOOR_CONNECTIONS }, resultsDir,
+      });
       return;
     }
 
@@ -556,37 +510,9 @@ async function main(): Promise<void> {
     const settingsLine = `${ROUNDS} interleaved rounds of ${SLICE} s per measurement after ${WARMUP} s of warm-up; ${KDF_CONNECTIONS} connections for KDF-bound loads, ${FLOOR_CONNECTIONS} for the floor; ResetPIN connections each from their own 127.0.1.x address (umpin limits requests per address); ${MAILBOXES} mailboxes reset in turn (cached), ${FRESH} reset once each (not cached), ${PHONE_MAILBOXES} for the phone; log level warn`;
     const postgresLine = `PostgreSQL: ${postgresNote}${P ? ' (its rows have no CPU ratio: the database server\'s CPU is not umpin\'s)' : ''}`;
     const noiseLine = `Noise: other processes kept ${noise.kdfBoundLoads.toFixed(2)} of ${machine.nproc} cores busy during the KDF-bound loads, ${noise.floorLoads.toFixed(2)} during the floor loads; KDF-bound slices ${kdfSpread} hashes/s.`;
-    console.log(`\numpin benchmark, ${report.at}, commit ${report.commit}, ${seconds.toFixed(0)} s`);
-    console.log(`machine: ${machineLine}`);
-    console.log(`${settingsLine}\n`);
-    console.log(formatRows(rows, cpuMsPerHash, false));
-    console.log('');
-    console.log(formatProcesses(processes, false));
-    console.log('');
-    console.log(formatGoals(goalRows, false));
-    console.log(`\n${postgresLine}\n${noiseLine}`);
-
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-    appendFileSync(join(resultsDir, 'history.jsonl'), `${JSON.stringify(report)}\n`);
-    writeFileSync(join(resultsDir, 'latest.md'), [
-      `Run ${report.at} (commit ${report.commit}), ${seconds.toFixed(0)} s.`,
-      '',
-      `Machine: ${machineLine}.`,
-      '',
-      `${settingsLine}.`,
-      '',
-      formatRows(rows, cpuMsPerHash, true),
-      '',
-      formatProcesses(processes, true),
-      '',
-      formatGoals(goalRows, true),
-      '',
-      `${postgresLine}.`,
-      '',
-      noiseLine,
-      '',
-    ].join('\n'));
+    const text: ReportText = { machineLine, settingsLine, postgresLine, noiseLine, rows, cpuMsPerHash, processes, goalRows };
+    printReport(report, text);
+    writeReport(resultsDir, report, text);
     log('written: bench/results/latest.json and latest.md; appended to bench/results/history.jsonl');
   } finally {
     for (const server of servers) await server.stop();

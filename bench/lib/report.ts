@@ -1,4 +1,6 @@
 /** The tables the bench prints and writes to bench/results/latest.md: loads with their ratios and goals, processes, and the other goals. */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { MeasuredLoad } from './measurement.ts';
 import type { Memory } from './proc.ts';
 
@@ -87,4 +89,60 @@ export function formatProcesses(processes: Record<string, ProcessFigures>, markd
     Object.entries(processes).map(([name, p]) => [name, p.startupMs.toFixed(0), p.rest.rssMiB.toFixed(1), p.peak.peakMiB.toFixed(1)]),
     markdown,
   );
+}
+
+/** The run's figures in words and tables, for stdout and latest.md. */
+export interface ReportText {
+  readonly machineLine: string;
+  readonly settingsLine: string;
+  readonly postgresLine: string;
+  readonly noiseLine: string;
+  readonly rows: readonly Row[];
+  /** The KDF bound's CPU per hash (see formatRows). */
+  readonly cpuMsPerHash: number;
+  readonly processes: Record<string, ProcessFigures>;
+  readonly goalRows: readonly GoalRow[];
+}
+
+interface RunIdentity {
+  readonly at: string;
+  readonly commit: string;
+  readonly seconds: number;
+}
+
+export function printReport(report: RunIdentity, text: ReportText): void {
+  console.log(`\numpin benchmark, ${report.at}, commit ${report.commit}, ${report.seconds.toFixed(0)} s`);
+  console.log(`machine: ${text.machineLine}`);
+  console.log(`${text.settingsLine}\n`);
+  console.log(formatRows(text.rows, text.cpuMsPerHash, false));
+  console.log('');
+  console.log(formatProcesses(text.processes, false));
+  console.log('');
+  console.log(formatGoals(text.goalRows, false));
+  console.log(`\n${text.postgresLine}\n${text.noiseLine}`);
+}
+
+/** bench/results/latest.json (the whole report), one line of history.jsonl, and latest.md. */
+export function writeReport(resultsDir: string, report: RunIdentity, text: ReportText): void {
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  appendFileSync(join(resultsDir, 'history.jsonl'), `${JSON.stringify(report)}\n`);
+  writeFileSync(join(resultsDir, 'latest.md'), [
+    `Run ${report.at} (commit ${report.commit}), ${report.seconds.toFixed(0)} s.`,
+    '',
+    `Machine: ${text.machineLine}.`,
+    '',
+    `${text.settingsLine}.`,
+    '',
+    formatRows(text.rows, text.cpuMsPerHash, true),
+    '',
+    formatProcesses(text.processes, true),
+    '',
+    formatGoals(text.goalRows, true),
+    '',
+    `${text.postgresLine}.`,
+    '',
+    text.noiseLine,
+    '',
+  ].join('\n'));
 }
