@@ -13,15 +13,11 @@ import {
 } from '../errors.ts';
 import { NO_METRICS } from '../observability/metrics.ts';
 import { REQUEST_XML, snapshotState } from '../../test/support/service.ts';
-import { basicAuthorization, openHttpHarness, provisionUser } from '../../test/support/http.ts';
+import { SOAP_TYPE, basicAuthorization, expectedFault, openHttpHarness, provisionUser } from '../../test/support/http.ts';
 import { fromFastifyError } from './server.ts';
 
 const RESET_BODY = readFileSync(REQUEST_XML);
-const SOAP_TYPE = 'text/xml; charset=utf-8';
 const ENDPOINT = '/EWS/UM2007Legacy.asmx';
-const ENVELOPE_OPEN = '<?xml version="1.0" encoding="utf-8"?>\n<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ' +
-  'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body>';
-const ERRORS = 'http://schemas.microsoft.com/exchange/services/2006/errors';
 const GENERIC = 'The service failed to process the request; try again later, and tell your administrator if it keeps failing.';
 
 /** A log line without what changes from run to run. */
@@ -73,9 +69,7 @@ describe('buildHttpServer', () => {
       const response = await h.app.inject({ method: 'POST', url: ENDPOINT, payload: RESET_BODY, headers: { 'content-type': SOAP_TYPE, authorization: basicAuthorization('ivy', 'pw-ivy') } });
       assert.equal(response.statusCode, 500);
       assert.equal(response.headers['content-type'], SOAP_TYPE);
-      assert.equal(response.body, `${ENVELOPE_OPEN}<soap:Fault><faultcode>soap:Server</faultcode><faultstring xml:lang="en">${GENERIC}</faultstring>` +
-        `<detail><e:ResponseCode xmlns:e="${ERRORS}">ErrorInternalServerError</e:ResponseCode><e:Message xmlns:e="${ERRORS}">${GENERIC}</e:Message></detail>` +
-        '</soap:Fault></soap:Body></soap:Envelope>');
+      assert.equal(response.body, expectedFault('Server', 'ErrorInternalServerError', GENERIC));
       assert.deepEqual(await snapshotState(h, ['ivy']), before);
       assert.deepEqual(h.logLines.map(stable), [{
         level: 50, method: 'POST', url: ENDPOINT, status: 500, client: '127.0.0.1', operation: 'ResetPIN', result: 'ERR_INTERNAL',

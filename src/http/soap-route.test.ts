@@ -12,27 +12,16 @@ import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { REQUEST_XML, isActivePin, listMailFiles, newPinMails, snapshotState } from '../../test/support/service.ts';
-import { basicAuthorization, openHttpHarness, provisionUser, type HttpHarness } from '../../test/support/http.ts';
+import {
+  ENVELOPE_CLOSE, ENVELOPE_OPEN, SOAP_TYPE, basicAuthorization, expectedFault, openHttpHarness, provisionUser, type HttpHarness,
+} from '../../test/support/http.ts';
 import { buildHttpServer } from './server.ts';
 import { SERVICE_PATHS } from './soap-route.ts';
 
 const RESET_BODY = readFileSync(REQUEST_XML);
-const SOAP_TYPE = 'text/xml; charset=utf-8';
-const ERRORS = 'http://schemas.microsoft.com/exchange/services/2006/errors';
-const ENVELOPE_OPEN = '<?xml version="1.0" encoding="utf-8"?>\n<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ' +
-  'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body>';
-const ENVELOPE_CLOSE = '</soap:Body></soap:Envelope>';
 const RESET_ANSWER = `${ENVELOPE_OPEN}<ResetPINResponse xmlns="http://schemas.microsoft.com/exchange/services/2006/messages" />${ENVELOPE_CLOSE}`;
 const ACCESS_DENIED = 'The user name or password is incorrect; sign in with your mailbox credentials.';
 const BODY_LIMIT = 1024;
-
-/** The whole fault a client gets, with the EWS detail. */
-function fault(faultCode: 'Client' | 'Server', responseCode: string, message: string): string {
-  const text = message.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
-  return `${ENVELOPE_OPEN}<soap:Fault><faultcode>soap:${faultCode}</faultcode><faultstring xml:lang="en">${text}</faultstring>` +
-    `<detail><e:ResponseCode xmlns:e="${ERRORS}">${responseCode}</e:ResponseCode><e:Message xmlns:e="${ERRORS}">${text}</e:Message></detail>` +
-    `</soap:Fault>${ENVELOPE_CLOSE}`;
-}
 
 /** What a client sees, without the headers every answer has (date, connection, content-length). */
 function seen(response: LightMyRequestResponse): { status: number; headers: Record<string, unknown>; body: string } {
@@ -97,7 +86,7 @@ describe('the SOAP route', () => {
         assert.deepEqual(seen(response), {
           status: 401,
           headers: { 'content-type': SOAP_TYPE, 'www-authenticate': 'Basic realm="umpin", charset="UTF-8"' },
-          body: fault('Client', 'ErrorAccessDenied', ACCESS_DENIED),
+          body: expectedFault('Client', 'ErrorAccessDenied', ACCESS_DENIED),
         }, String(authorization));
       }
     });
@@ -109,7 +98,7 @@ describe('the SOAP route', () => {
     const twoChildren = RESET_BODY.toString('utf8').replace('<ResetPIN', '<ResetPIN xmlns="http://schemas.microsoft.com/exchange/services/2006/messages" /><ResetPIN');
     await expectUnchanged(dave, async () => {
       assert.deepEqual(seen(await post(twoChildren, auth)), {
-        status: 500, headers: { 'content-type': SOAP_TYPE }, body: fault('Client', 'ErrorSchemaValidation', 'The Body must hold exactly one element; it holds more.'),
+        status: 500, headers: { 'content-type': SOAP_TYPE }, body: expectedFault('Client', 'ErrorSchemaValidation', 'The Body must hold exactly one element; it holds more.'),
       });
       assert.deepEqual(seen(await post('<not-soap/>', auth)), {
         status: 500,
@@ -133,7 +122,7 @@ describe('the SOAP route', () => {
         assert.deepEqual(seen(response), {
           status: 500,
           headers: { 'content-type': SOAP_TYPE },
-          body: fault('Server', 'ErrorUnifiedMessagingRequestFailed',
+          body: expectedFault('Server', 'ErrorUnifiedMessagingRequestFailed',
             'No new PIN could be found that satisfies your PIN policy; your old PIN still works. Ask your administrator to review the policy.'),
         });
       });
@@ -149,7 +138,7 @@ describe('the SOAP route', () => {
       assert.deepEqual(seen(response), {
         status: 413,
         headers: { 'content-type': SOAP_TYPE },
-        body: fault('Client', 'ErrorInvalidRequest', `The request body is larger than this service accepts (${BODY_LIMIT} bytes); a ResetPIN request is a few hundred bytes.`),
+        body: expectedFault('Client', 'ErrorInvalidRequest', `The request body is larger than this service accepts (${BODY_LIMIT} bytes); a ResetPIN request is a few hundred bytes.`),
       });
       assert.equal(response.headers.connection, 'close');
     });
@@ -165,7 +154,7 @@ describe('the SOAP route', () => {
     await expectUnchanged(gina, async () => {
       for (const [type, message] of cases) {
         const response = await post(RESET_BODY, { ...(type ? { 'content-type': type } : {}), authorization: basicAuthorization(gina.login, gina.password) });
-        assert.deepEqual(seen(response), { status: 415, headers: { 'content-type': SOAP_TYPE }, body: fault('Client', 'ErrorInvalidRequest', message) }, type);
+        assert.deepEqual(seen(response), { status: 415, headers: { 'content-type': SOAP_TYPE }, body: expectedFault('Client', 'ErrorInvalidRequest', message) }, type);
       }
       const soap12 = await post(RESET_BODY, { 'content-type': 'application/soap+xml; charset=utf-8', authorization: basicAuthorization(gina.login, gina.password) });
       assert.equal(soap12.statusCode, 415);

@@ -71,3 +71,19 @@ export async function provisionUser(h: Pick<HttpHarness, 'services' | 'config'>,
 export function basicAuthorization(login: string, password: string): string {
   return `Basic ${Buffer.from(`${login}:${password}`).toString('base64')}`;
 }
+
+/** What every SOAP answer is sent as. */
+export const SOAP_TYPE = 'text/xml; charset=utf-8';
+const ERRORS = 'http://schemas.microsoft.com/exchange/services/2006/errors';
+/** The envelope around every SOAP answer, as soap/render.ts writes it. */
+export const ENVELOPE_OPEN = '<?xml version="1.0" encoding="utf-8"?>\n<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ' +
+  'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body>';
+export const ENVELOPE_CLOSE = '</soap:Body></soap:Envelope>';
+
+/** The whole fault a client gets, with the EWS detail, written out here rather than by the renderer under test. */
+export function expectedFault(faultCode: 'Client' | 'Server', responseCode: string, message: string): string {
+  const text = message.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+  return `${ENVELOPE_OPEN}<soap:Fault><faultcode>soap:${faultCode}</faultcode><faultstring xml:lang="en">${text}</faultstring>` +
+    `<detail><e:ResponseCode xmlns:e="${ERRORS}">${responseCode}</e:ResponseCode><e:Message xmlns:e="${ERRORS}">${text}</e:Message></detail>` +
+    `</soap:Fault>${ENVELOPE_CLOSE}`;
+}
