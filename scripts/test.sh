@@ -16,15 +16,19 @@ if [ $# -gt 0 ]; then files=("$@"); fi
 echo "== tests (${#files[@]} files)"
 log=$(mktemp)
 skips=$(mktemp)
-trap 'rm -f "$log" "$skips"' EXIT
+crashes=$(mktemp)
+trap 'rm -f "$log" "$skips" "$crashes"' EXIT
 set +e
 node --import ./scripts/preload-dependencies.mjs --import tsx --test --test-concurrency=2 --test-timeout=300000 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=./scripts/peer-skips-reporter.mjs --test-reporter-destination="$skips" \
+  --test-reporter=./scripts/failed-files-reporter.mjs --test-reporter-destination="$crashes" \
   "${files[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # Which peers were missing and what installs them (test/support/peers.ts).
 echo "== peers"; cat "$skips"
+# A file that failed outside its tests: what it wrote to stderr (scripts/failed-files-reporter.mjs).
+if [ -s "$crashes" ]; then echo "== files that failed as a whole"; cat "$crashes"; fi
 if grep -Eq '^ℹ tests 0$' "$log"; then echo "the test runner executed no test" >&2; exit 1; fi
 exit "$status"
