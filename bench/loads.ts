@@ -8,11 +8,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CREDENTIAL_TTL_MS } from '../src/auth/credential-cache.ts';
 import { REPO } from './lib/proc.ts';
+import { Measurement } from './lib/measurement.ts';
+import type { RunningServer } from './lib/proc.ts';
 import type { Account, Provisioned } from './lib/provision.ts';
 
 export const SERVICE_PATH = '/EWS/UM2007Legacy.asmx';
 const RESET_BODY = readFileSync(join(REPO, 'test/fixtures/resetpin-request.xml'), 'utf8');
 const SOAP_ACTION = '"http://schemas.microsoft.com/exchange/services/2006/messages/ResetPIN"';
+/** KDF-bound loads: 4× the KDF concurrency keeps the KDF busy with modest queueing. */
+export const KDF_CONNECTIONS = 8;
+/** Protocol-floor loads. */
+export const FLOOR_CONNECTIONS = 16;
 
 function basic(account: Pick<Account, 'login' | 'password'>): string {
   return `Basic ${Buffer.from(`${account.login}:${account.password}`).toString('base64')}`;
@@ -110,3 +116,32 @@ export async function probeMalformed(origin: string): Promise<number> {
   }
   return response.status;
 }
+
+/** One umpin server under test: the working tree's on SQLite (always), on PostgreSQL, or another checkout's (--compare). */
+export interface Instance {
+  readonly label: string;
+  readonly bin: string;
+  readonly env: Record<string, string>;
+  readonly port: number;
+  readonly provisioned: Provisioned;
+  /** Whether the phone and floor loads run on it too (PostgreSQL adds nothing to them). */
+  readonly full: boolean;
+}
+
+/** The measurements of one instance, made once its server runs. */
+export function instanceMeasurements(instance: Instance, server: RunningServer, malformedStatus: number) {
+  const { provisioned, label } = instance;
+  const fresh = new CredentialRotation(provisioned.freshAccounts, true);
+  const cached = new CredentialRotation(provisioned.resetAccounts, false);
+  return {
+    fresh,
+    cached,
+    reset: new Measurement(`${label} ResetPIN uncached`, server, KDF_CONNECTIONS, 200, fresh.requestsFor, { spreadSources: true, rotation: fresh }),
+    resetCached: new Measurement(`${label} ResetPIN cached`, server, KDF_CONNECTIONS, 200, cached.requestsFor, { spreadSources: true, rotation: cached }),
+    logon: instance.full ? new Measurement(`${label} phone logon`, server, KDF_CONNECTIONS, 200, logonRequests(provisioned)) : undefined,
+    malformed: instance.full ? new Measurement(`${label} malformed envelope`, server, FLOOR_CONNECTIONS, malformedStatus, () => [MALFORMED]) : undefined,
+    wsdl: instance.full ? new Measurement(`${label} WSDL GET`, server, FLOOR_CONNECTIONS, 200, () => [WSDL_GET]) : undefined,
+  };
+}
+
+export type InstanceMeasurements = ReturnType<typeof instanceMeasurements>;

@@ -47,16 +47,19 @@ import { loadConfig } from '../src/config.ts';
 import { DEFAULT_CREDENTIAL_TTL_MS } from '../src/auth/credential-cache.ts';
 import { DEFAULT_KDF_COST } from '../src/crypto/kdf.ts';
 import { redactUrl } from '../src/lib/redact-url.ts';
-import { CredentialRotation, MALFORMED, SERVICE_PATH, WSDL_GET, logonRequests, probeMalformed, resetRequests } from './loads.ts';
+import {
+  CredentialRotation, FLOOR_CONNECTIONS, KDF_CONNECTIONS, MALFORMED, SERVICE_PATH, WSDL_GET, instanceMeasurements, logonRequests, probeMalformed, resetRequests, type Instance,
+} from './loads.ts';
+import { GOALS, KDF_CALLS, computeFigures, goalRows, loadRows } from './lib/figures.ts';
 import { kdfSlice, type KdfSlice } from './lib/kdf-slice.ts';
 import { log } from './lib/log.ts';
 import { describeMachine, gitCommit } from './lib/machine.ts';
 import { PROFILED, profile, type Profiled } from './lib/profile.ts';
-import { Measurement, interleave, type MeasuredLoad } from './lib/measurement.ts';
+import { Measurement, interleave } from './lib/measurement.ts';
 import { POSTGRES_ADMIN_URL, freshPostgresDatabase } from './lib/postgres.ts';
-import { printReport, writeReport, type GoalRow, type ProcessFigures, type ReportText, type Row } from './lib/report.ts';
+import { printReport, writeReport, type ProcessFigures, type ReportText } from './lib/report.ts';
 import { freePort, REPO, startServer, type Memory, type RunningServer } from './lib/proc.ts';
-import { provisionUmpin, type Account, type Provisioned } from './lib/provision.ts';
+import { provisionUmpin, type Account } from './lib/provision.ts';
 import { provisionPeer } from './peer/peer-store.ts';
 import { medianRun, runMeasured, type CommandRun } from './lib/command.ts';
 import { buildLargeDatabase, type LargeDatabase } from './lib/large.ts';
@@ -89,22 +92,8 @@ const FRESH = Number(options.fresh);
 const UMPIN_BIN = resolve(REPO, options.umpin ?? 'bin/umpin.js');
 /** Another checkout's bin/umpin.js, measured beside UMPIN_BIN in the same run (same database schema). */
 const COMPARE_BIN = options.compare === undefined ? undefined : resolve(REPO, options.compare);
-/** KDF-bound loads: 4× the KDF concurrency keeps the KDF busy with modest queueing. */
-const KDF_CONNECTIONS = 8;
 /** At least one per connection, so no two connections log on to the same mailbox. */
 const PHONE_MAILBOXES = Math.max(KDF_CONNECTIONS, Math.ceil(MAILBOXES / 2));
-/** Protocol-floor loads. */
-const FLOOR_CONNECTIONS = 16;
-/**
- * KDF calls per request: ResetPIN verifies the password and computes one PIN
- * verifier; with the credential cache (commit c7493b2) a repeated login skips
- * the password's; a phone logon computes one PIN verifier.
- */
-const KDF_CALLS = { resetpin: 2, resetpinCached: 1, logon: 1 } as const;
-const GOALS = {
-  kdfShare: 0.9, logon: 0.95, floor: 0.8, peerUncached: 1.1, peerCached: 1.2,
-  startupMs: 500, cliMs: 350, restMiB: 80, largeWithin: 0.95, listingPeakMiB: 150,
-} as const;
 const LARGE = { mailboxes: Number(options['large-mailboxes']), audit: Number(options['large-audit']) };
 const CLI_RUNS = Number(options['cli-runs']);
 const SCHEDULE = { rounds: ROUNDS, slice: SLICE, warmup: WARMUP } as const;
@@ -114,36 +103,9 @@ const resultsDir = join(REPO, 'bench/results');
 
 // ---- the run ----------------------------------------------------------------
 
-/** One umpin server under test: the working tree's on SQLite (always), on PostgreSQL, or another checkout's (--compare). */
-interface Instance {
-  readonly label: string;
-  readonly bin: string;
-  readonly env: Record<string, string>;
-  readonly port: number;
-  readonly provisioned: Provisioned;
-  /** Whether the phone and floor loads run on it too (PostgreSQL adds nothing to them). */
-  readonly full: boolean;
-}
-
 interface Started {
   readonly server: RunningServer;
   readonly rest: Memory;
-}
-
-/** The measurements of one instance, made once its server runs. */
-function instanceMeasurements(instance: Instance, server: RunningServer, malformedStatus: number) {
-  const { provisioned, label } = instance;
-  const fresh = new CredentialRotation(provisioned.freshAccounts, true);
-  const cached = new CredentialRotation(provisioned.resetAccounts, false);
-  return {
-    fresh,
-    cached,
-    reset: new Measurement(`${label} ResetPIN uncached`, server, KDF_CONNECTIONS, 200, fresh.requestsFor, { spreadSources: true, rotation: fresh }),
-    resetCached: new Measurement(`${label} ResetPIN cached`, server, KDF_CONNECTIONS, 200, cached.requestsFor, { spreadSources: true, rotation: cached }),
-    logon: instance.full ? new Measurement(`${label} phone logon`, server, KDF_CONNECTIONS, 200, logonRequests(provisioned)) : undefined,
-    malformed: instance.full ? new Measurement(`${label} malformed envelope`, server, FLOOR_CONNECTIONS, malformedStatus, () => [MALFORMED]) : undefined,
-    wsdl: instance.full ? new Measurement(`${label} WSDL GET`, server, FLOOR_CONNECTIONS, 200, () => [WSDL_GET]) : undefined,
-  };
 }
 
 async function main(): Promise<void> {
@@ -357,126 +319,14 @@ async function main(): Promise<void> {
     }
 
     // ---- figures ----
-    const kdfSeconds = kdfSlices.reduce((sum, k) => sum + k.seconds, 0);
-    const kdfHashes = kdfSlices.reduce((sum, k) => sum + k.hashes, 0);
-    const hashesPerSecond = kdfHashes / kdfSeconds;
-    const cpuMsPerHash = kdfSlices.reduce((sum, k) => sum + k.cpuMsPerHash * k.hashes, 0) / kdfHashes;
-    const bound = (calls: number) => hashesPerSecond / calls;
-    const cpuPerRequest = (load: MeasuredLoad) => load.cpu.serverMainMsPerRequest + load.cpu.serverOtherMsPerRequest;
-    /** hashes/s ÷ calls and CPU per request against `calls` hashes' CPU. */
-    const kdfRatios = (load: MeasuredLoad, calls: number) => ({ ratio: load.rps / bound(calls), cpuRatio: (calls * cpuMsPerHash) / cpuPerRequest(load) });
-    // A cached ResetPIN costs one KDF call, plus the password's when its login missed the cache (replayed by the rotation).
-    const cachedCalls = (m: { cached: CredentialRotation }) => KDF_CALLS.resetpinCached + m.cached.missRatio;
+    const computed = computeFigures({ kdfSlices, a, b, p, barePost, bareGet, peerReset, peerResetCached, peerRotation, largeM });
+    const {
+      hashesPerSecond, cpuMsPerHash, bound, kdfSpread, A, B, P, peerLoad, peerRatios, umpinToPeer, peerCachedLoad, peerCachedCalls, peerCachedRatios, umpinToPeerCached,
+      largeLoads, largeRatios, barePostLoad, bareGetLoad, noise,
+    } = computed;
+    const rows = loadRows(computed, { kdfConcurrency, postgresNote, malformedStatus, large: largeLoads && LARGE, compareBin: COMPARE_BIN });
 
-    const barePostLoad = barePost.result();
-    const bareGetLoad = bareGet.result();
-    const floorRatios = (load: MeasuredLoad, reference: MeasuredLoad) => ({ ratio: load.rps / reference.rps, cpuRatio: cpuPerRequest(reference) / cpuPerRequest(load) });
-    const results = (m: ReturnType<typeof instanceMeasurements>) => {
-      const reset = m.reset.result();
-      const resetCached = m.resetCached.result();
-      const logon = m.logon?.result();
-      const malformed = m.malformed?.result();
-      const wsdl = m.wsdl?.result();
-      return {
-        loads: { reset, resetCached, logon, malformed, wsdl },
-        kdfCallsCached: cachedCalls(m),
-        ratios: {
-          reset: kdfRatios(reset, KDF_CALLS.resetpin),
-          resetCached: kdfRatios(resetCached, cachedCalls(m)),
-          logon: logon && kdfRatios(logon, KDF_CALLS.logon),
-          malformed: malformed && floorRatios(malformed, barePostLoad),
-          wsdl: wsdl && floorRatios(wsdl, bareGetLoad),
-        },
-      };
-    };
-    const A = results(a);
-    const B = b && results(b);
-    const P = p && results(p);
-    const peerLoad = peerReset.result();
-    const peerRatios = { ...kdfRatios(peerLoad, KDF_CALLS.resetpin) };
-    const umpinToPeer = { ratio: A.loads.reset.rps / peerLoad.rps, cpuRatio: cpuPerRequest(peerLoad) / cpuPerRequest(A.loads.reset) };
-    const peerCachedLoad = peerResetCached.result();
-    const peerCachedCalls = KDF_CALLS.resetpinCached + peerRotation.missRatio;
-    const peerCachedRatios = kdfRatios(peerCachedLoad, peerCachedCalls);
-    const umpinToPeerCached = { ratio: A.loads.resetCached.rps / peerCachedLoad.rps, cpuRatio: cpuPerRequest(peerCachedLoad) / cpuPerRequest(A.loads.resetCached) };
-    /** The large database's load against the small one's: requests/s, and CPU per request the other way round. */
-    const againstSmall = (load: MeasuredLoad, small: MeasuredLoad | undefined) => small && { ratio: load.rps / small.rps, cpuRatio: cpuPerRequest(small) / cpuPerRequest(load) };
-    const largeLoads = largeM && { resetCached: largeM.resetCached.result(), logon: largeM.logon.result() };
-    const largeRatios = largeLoads && { resetCached: againstSmall(largeLoads.resetCached, A.loads.resetCached), logon: againstSmall(largeLoads.logon, A.loads.logon) };
-
-    /** Cores' worth of CPU that neither the server under load nor the load generator used: other tenants, mostly. */
-    const others = (list: readonly MeasuredLoad[]) => list.reduce((sum, l) => sum + l.cpu.machineBusyCores - l.cpu.serverCores - l.cpu.clientCores, 0) / list.length;
-    const noise = { kdfBoundLoads: others([A.loads.reset, A.loads.resetCached, peerLoad]), floorLoads: others([barePostLoad, bareGetLoad]) };
-
-    const kdfSpread = kdfSlices.map((k) => k.hashesPerSecond.toFixed(0)).join(', ');
-    const row = (label: string, load: MeasuredLoad | undefined, r: { ratio: number; cpuRatio?: number } | undefined, ratioOf: string, goal?: number): Row[] =>
-      load ? [{ label, load, ratio: r?.ratio, cpuRatio: r?.cpuRatio, ratioOf, ...(goal === undefined ? {} : { goal }) }] : [];
-    const missed = (calls: number) => `${((calls - 1) * 100).toFixed(0)} % missed the cache`;
-    const rows: Row[] = [
-      { label: `1. KDF bound: argon2id m=${DEFAULT_KDF_COST.memoryCost} t=${DEFAULT_KDF_COST.timeCost} p=${DEFAULT_KDF_COST.parallelism}, ${kdfConcurrency} in flight (hashes/s)`, value: `${hashesPerSecond.toFixed(1)} (slices ${kdfSpread}; ${cpuMsPerHash.toFixed(1)} CPU ms/hash)` },
-      { label: '   KDF-bound ResetPIN = hashes/s ÷ 2 KDF calls (auth not cached)', value: bound(KDF_CALLS.resetpin).toFixed(1) },
-      { label: `   KDF-bound ResetPIN = hashes/s ÷ ${A.kdfCallsCached.toFixed(2)} KDF calls (auth cached; ${missed(A.kdfCallsCached)})`, value: bound(A.kdfCallsCached).toFixed(1) },
-      { label: '   KDF-bound phone logon = hashes/s ÷ 1 KDF call', value: bound(KDF_CALLS.logon).toFixed(1) },
-      ...row('2. umpin ResetPIN, SQLite, auth not cached (each login once)', A.loads.reset, A.ratios.reset, 'of KDF bound', GOALS.kdfShare),
-      ...row('   umpin ResetPIN, SQLite, auth cached (logins repeat)', A.loads.resetCached, A.ratios.resetCached, 'of KDF bound', GOALS.kdfShare),
-      ...(P
-        ? [
-          ...row('   umpin ResetPIN, PostgreSQL, auth not cached', P.loads.reset, { ratio: P.ratios.reset.ratio }, 'of KDF bound', GOALS.kdfShare),
-          ...row(`   umpin ResetPIN, PostgreSQL, auth cached (${missed(P.kdfCallsCached)})`, P.loads.resetCached, { ratio: P.ratios.resetCached.ratio }, 'of KDF bound', GOALS.kdfShare),
-        ]
-        : [{ label: '   umpin ResetPIN, PostgreSQL', value: `n/a: ${postgresNote.replace(/^not available: /, '')}` }]),
-      ...row('3. umpin phone logon /tui/v1/logon', A.loads.logon, A.ratios.logon, 'of KDF bound', GOALS.logon),
-      ...row(`4. umpin malformed envelope (HTTP ${malformedStatus} fault)`, A.loads.malformed, A.ratios.malformed, 'of bare POST', GOALS.floor),
-      ...row('   bare Fastify POST, constant', barePostLoad, undefined, ''),
-      ...row('   umpin WSDL GET', A.loads.wsdl, A.ratios.wsdl, 'of bare GET', GOALS.floor),
-      ...row('   bare Fastify GET, constant', bareGetLoad, undefined, ''),
-      ...row('5. peer ResetPIN (node-soap, same work), no credential cache', peerLoad, peerRatios, 'of KDF bound'),
-      ...row(`   peer ResetPIN, credential cache (${missed(peerCachedCalls)})`, peerCachedLoad, peerCachedRatios, 'of KDF bound'),
-      { label: '   umpin ÷ peer, ResetPIN, neither caching', ...umpinToPeer, goal: GOALS.peerUncached },
-      { label: '   umpin ÷ peer, ResetPIN, both caching credentials', ...umpinToPeerCached, goal: GOALS.peerCached },
-      ...(largeLoads && largeRatios
-        ? [
-          ...row(`7. umpin ResetPIN cached, large database (${LARGE.mailboxes} mailboxes, ${LARGE.audit} audit rows)`, largeLoads.resetCached, largeRatios.resetCached, 'of small database', GOALS.largeWithin),
-          ...row('   umpin phone logon, large database', largeLoads.logon, largeRatios.logon, 'of small database', GOALS.largeWithin),
-        ]
-        : []),
-      ...(B
-        ? [
-          { label: `B: ${COMPARE_BIN} (--compare)`, value: '' },
-          ...row('   B ResetPIN, SQLite, auth not cached', B.loads.reset, B.ratios.reset, 'of KDF bound', GOALS.kdfShare),
-          ...row('   B ResetPIN, SQLite, auth cached', B.loads.resetCached, B.ratios.resetCached, 'of KDF bound', GOALS.kdfShare),
-          ...row('   B phone logon', B.loads.logon, B.ratios.logon, 'of KDF bound', GOALS.kdfShare),
-          ...row('   B malformed envelope', B.loads.malformed, B.ratios.malformed, 'of bare POST', GOALS.floor),
-          ...row('   B WSDL GET', B.loads.wsdl, B.ratios.wsdl, 'of bare GET', GOALS.floor),
-          ...(['reset', 'resetCached', 'logon', 'malformed', 'wsdl'] as const).flatMap((key) => {
-            const la = A.loads[key];
-            const lb = B.loads[key];
-            return la && lb ? [{ label: `   B ÷ umpin, ${key}`, ratio: lb.rps / la.rps, cpuRatio: cpuPerRequest(la) / cpuPerRequest(lb) }] : [];
-          }),
-        ]
-        : []),
-    ];
-
-    const median = (values: readonly number[]) => medianRun(values.map((v) => ({ wallMs: v, cpuMs: 0, peakMiB: 0 }))).wallMs;
-    const mib = (x: number) => `${x.toFixed(1)} MiB`;
-    const describeRun = (r: CommandRun) => `${r.wallMs.toFixed(0)} ms (CPU ${r.cpuMs.toFixed(0)} ms, peak ${mib(r.peakMiB)})`;
-    const goalRows: GoalRow[] = [
-      ...Object.entries(startups).flatMap(([label, st]) => [
-        { label: `${label}: start-up to ready (median of ${st.startupMs.length})`, value: `${median(st.startupMs).toFixed(0)} ms`, goal: `< ${GOALS.startupMs} ms`, met: label === 'umpin' ? median(st.startupMs) < GOALS.startupMs : undefined },
-        { label: `${label}: RSS at rest (median of ${st.restMiB.length})`, value: mib(median(st.restMiB)), goal: `< ${GOALS.restMiB} MiB`, met: label === 'umpin' ? median(st.restMiB) < GOALS.restMiB : undefined },
-      ]),
-      ...Object.entries(cli).map(([name, r]) => ({
-        label: `${name} (median of ${r.runs}, wall)`, value: describeRun(r), goal: name.startsWith('node') ? '' : `< ${GOALS.cliMs} ms`, met: name === 'umpin pin show' ? r.wallMs < GOALS.cliMs : undefined,
-      })),
-      ...(large
-        ? [
-          { label: `large database: umpin import of ${LARGE.mailboxes} users and mailboxes, ${LARGE.audit} audit rows`, value: `${(large.built.import.wallMs / 1000).toFixed(1)} s (CPU ${(large.built.import.cpuMs / 1000).toFixed(1)} s, peak ${mib(large.built.import.peakMiB)})`, goal: '< 60 s', met: large.built.import.wallMs < 60_000 },
-          ...Object.entries(listings).map(([name, r]) => ('error' in r
-            ? { label: `large database: ${name}`, value: `failed: ${r.error}`, goal: '', met: undefined }
-            : { label: `large database: ${name} (output discarded)`, value: describeRun(r), goal: `peak < ${GOALS.listingPeakMiB} MiB`, met: name.startsWith('umpin') ? r.peakMiB < GOALS.listingPeakMiB : undefined })),
-        ]
-        : []),
-    ];
+    const goals = goalRows({ startups, cli, large: large && { import: large.built.import, counts: LARGE }, listings });
 
     const seconds = (Date.now() - began) / 1000;
     const report = {
@@ -510,7 +360,7 @@ async function main(): Promise<void> {
     const settingsLine = `${ROUNDS} interleaved rounds of ${SLICE} s per measurement after ${WARMUP} s of warm-up; ${KDF_CONNECTIONS} connections for KDF-bound loads, ${FLOOR_CONNECTIONS} for the floor; ResetPIN connections each from their own 127.0.1.x address (umpin limits requests per address); ${MAILBOXES} mailboxes reset in turn (cached), ${FRESH} reset once each (not cached), ${PHONE_MAILBOXES} for the phone; log level warn`;
     const postgresLine = `PostgreSQL: ${postgresNote}${P ? ' (its rows have no CPU ratio: the database server\'s CPU is not umpin\'s)' : ''}`;
     const noiseLine = `Noise: other processes kept ${noise.kdfBoundLoads.toFixed(2)} of ${machine.nproc} cores busy during the KDF-bound loads, ${noise.floorLoads.toFixed(2)} during the floor loads; KDF-bound slices ${kdfSpread} hashes/s.`;
-    const text: ReportText = { machineLine, settingsLine, postgresLine, noiseLine, rows, cpuMsPerHash, processes, goalRows };
+    const text: ReportText = { machineLine, settingsLine, postgresLine, noiseLine, rows, cpuMsPerHash, processes, goalRows: goals };
     printReport(report, text);
     writeReport(resultsDir, report, text);
     log('written: bench/results/latest.json and latest.md; appended to bench/results/history.jsonl');
