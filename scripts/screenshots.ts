@@ -12,7 +12,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { addUser } from '../src/operations/admin.ts';
+import { addUser } from '../src/operations/admin/users.ts';
 import { launchChromium, signInThroughForm, startSelfServiceStack } from '../test/support/browser.ts';
 import { REPO } from '../test/support/service.ts';
 

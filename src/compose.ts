@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { localAuthenticator, type Authenticator } from './auth/authenticate.ts';
 import { CredentialCache } from './auth/credential-cache.ts';
+import type { UserDirectory } from './auth/ldap-authenticator.ts';
 import { ConfigError, type Config } from './config.ts';
 import { Kdf } from './crypto/kdf.ts';
 import { loadOrCreateServerSecret, type ServerKeyring } from './crypto/secret-key.ts';
@@ -57,8 +58,11 @@ export async function openServices(config: Config, log: Logger, options: { metri
   }
   const kdf = new Kdf({ pepper: secret.pepper, keyId: secret.keyId, previous: secret.previous, concurrency: config.kdfConcurrency, observe: (purpose, seconds) => metrics.observeKdf(purpose, seconds) });
   let authenticator: Authenticator;
+  let userDirectory: UserDirectory | undefined;
   try {
-    const directory = config.ldap ? (await import('./auth/ldap-authenticator.ts')).ldapAuthenticator(config.ldap, config.realm, log) : undefined;
+    const ldap = config.ldap ? await import('./auth/ldap-authenticator.ts') : undefined;
+    const directory = ldap && config.ldap ? ldap.ldapAuthenticator(config.ldap, config.realm, log) : undefined;
+    userDirectory = ldap && config.ldap ? ldap.ldapUserDirectory(config.ldap, log) : undefined;
     authenticator = localAuthenticator(store, kdf, config.realm, new CredentialCache({ pepper: secret.pepper }), directory);
   } catch (error) {
     await store.close();
@@ -93,6 +97,7 @@ export async function openServices(config: Config, log: Logger, options: { metri
     limits: await openLimits(config, secret.pepper, log),
     log,
     metrics,
+    ...(userDirectory ? { directory: userDirectory } : {}),
   });
   return {
     services,

@@ -76,6 +76,21 @@ export interface DirectoryUser {
   readonly extension: string | undefined;
 }
 
+/** The directory's entries, as `umpin mailbox enable --from-directory` reads them (operations/admin/mailboxes.ts). */
+export interface UserDirectory {
+  /** The attributes read, named in the messages that tell an administrator what the entry lacks. */
+  readonly loginAttribute: string;
+  readonly mailAttribute: string;
+  readonly extensionAttribute: string;
+  findUser(login: string): Promise<DirectoryUser | undefined>;
+}
+
+/** The configured directory as a UserDirectory; nothing is read or connected until a lookup. */
+export function ldapUserDirectory(config: LdapConfig, log: DirectoryLog): UserDirectory {
+  const { loginAttribute, mailAttribute, extensionAttribute } = config;
+  return Object.freeze({ loginAttribute, mailAttribute, extensionAttribute, findUser: (login: string) => lookupDirectoryUser(config, login, log) });
+}
+
 /**
  * Looks a login up as the service account (or anonymously) and reads its
  * mail and extension attributes; undefined when no single entry matches.

@@ -7,8 +7,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { InvalidArgument } from '../errors.ts';
 import type { ApiKeyRecord } from '../store/index.ts';
-import { ADMIN } from './admin.ts';
-import type { Services } from './services.ts';
+import { ADMIN, type Services } from './services.ts';
 
 const KEY_PATTERN = /^umpin_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 

@@ -10,7 +10,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { openServices, type OpenedServices } from '../compose.ts';
 import { loadConfig } from '../config.ts';
 import type { AuditEvent, PinStore, StoredAuditEvent } from '../store/index.ts';
-import { pruneAudit, pruneExpiredAudit, streamAudit } from './audit.ts';
+import { auditAdminChange, listAudit, pruneAudit, pruneExpiredAudit, streamAudit } from './audit.ts';
 import type { Logger, Services } from './services.ts';
 
 const QUIET: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -112,5 +112,16 @@ describe('audit trail over years', () => {
     const before = await collect(streamAudit(services, {}));
     assert.equal(await pruneAudit(services, daysAgo(3)), 0);
     assert.deepEqual(await collect(streamAudit(services, {})), before);
+  });
+
+  it('auditAdminChange records a success by the administrator at the command line, with the detail only when given; listAudit reads it back', async () => {
+    await auditAdminChange(services, 'policy.new', null, { policy: 'sales' });
+    await auditAdminChange(services, 'pin.unlock', 'alice');
+    const recorded = (await listAudit(services, {})).map(({ id: _id, ...event }) => event);
+    assert.deepEqual(recorded, [
+      { at: NOW, event: 'policy.new', outcome: 'success', login: null, actor: 'admin', source: 'cli', detail: { policy: 'sales' } },
+      { at: NOW, event: 'pin.unlock', outcome: 'success', login: 'alice', actor: 'admin', source: 'cli', detail: {} },
+    ]);
+    assert.deepEqual((await listAudit(services, { login: 'alice' })).map((e) => e.event), ['pin.unlock']);
   });
 });

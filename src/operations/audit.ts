@@ -5,8 +5,17 @@
  * than one page or one batch in memory, however large the table has grown.
  */
 import type { AuditFilter, StoredAuditEvent } from '../store/index.ts';
-import { ADMIN } from './admin.ts';
-import type { Actor, Services } from './services.ts';
+import { ADMIN, type Actor, type Services } from './services.ts';
+
+/** Records a change an administrator made (`user.add`, `policy.set`, `mailbox.enable` …) as a success by ADMIN. */
+export function auditAdminChange(services: Services, event: string, login: string | null, detail?: Record<string, string | number | boolean>): Promise<void> {
+  return services.store.appendAudit({ at: services.now(), event, outcome: 'success', login, ...ADMIN, ...(detail ? { detail } : {}) });
+}
+
+/** The events matching the filter, at once; `streamAudit` for the whole trail. */
+export function listAudit(services: Services, filter: { login?: string; since?: Date; limit?: number }): Promise<StoredAuditEvent[]> {
+  return services.store.listAudit(filter);
+}
 
 /** Events one page reads; a page is one indexed range query. */
 export const AUDIT_PAGE_SIZE = 500;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isActivePin } from '../../test/support/service.ts';
 import { QUIET, openOperationsHarness, type OperationsHarness } from '../../test/support/operations.ts';
-import { enableMailbox } from './admin.ts';
+import { enableMailbox } from './admin/mailboxes.ts';
 import { bulkResetPins, type BulkResetLine } from './bulk-reset.ts';
 import type { Logger } from './services.ts';
 

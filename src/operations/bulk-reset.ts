@@ -6,7 +6,7 @@
  */
 import { PinPolicyViolated, toUmpinError } from '../errors.ts';
 import type { PinRuleId } from '../pin/index.ts';
-import { resetPinByAdmin, type AdminPinReset } from './admin.ts';
+import { resetPinByAdmin, type AdminPinReset } from './admin/pins.ts';
 import type { Services } from './services.ts';
 
 /** The columns a bulk reset understands; only `login` is required. */

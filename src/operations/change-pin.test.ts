@@ -8,7 +8,9 @@ import { describe, it } from 'node:test';
 import { isAmongVerifiers } from '../crypto/kdf.ts';
 import { toUmpinError } from '../errors.ts';
 import { openOperationsHarness, type OperationsHarness } from '../../test/support/operations.ts';
-import { addUser, enableMailbox, lockMailbox } from './admin.ts';
+import { enableMailbox } from './admin/mailboxes.ts';
+import { lockMailbox } from './admin/pins.ts';
+import { addUser } from './admin/users.ts';
 import { resetPin } from './reset-pin.ts';
 
 async function isActivePin(h: OperationsHarness, login: string, pin: string): Promise<boolean> {

@@ -10,20 +10,17 @@
 import { randomUUID } from 'node:crypto';
 import { isPinAmong } from '../crypto/kdf.ts';
 import { encryptPayload } from '../crypto/payload-cipher.ts';
-import { InternalError, MailHandOffFailed, type HandOffFacts, NoPinSatisfiesPolicy, PinPolicyViolated, ServerBusy, toUmpinError } from '../errors.ts';
+import { InternalError, NoPinSatisfiesPolicy, PinPolicyViolated, ServerBusy, toUmpinError } from '../errors.ts';
+import { handOffAuditDetail, handOffWithin, toHandOffFacts } from '../mail/hand-off.ts';
 import type { HandOffReceipt, MailMessage } from '../mail/mail-message.ts';
-import { composePinMail } from '../mail/pin-message.ts';
-import { withDeadline } from '../lib/with-deadline.ts';
+import { composePinMail } from '../mail/compose-pin-mail.ts';
 import { HISTORY_FAILURE, checkPin, generatePin, type PinContext } from '../pin/index.ts';
 import type { MailboxState, PinChangeEffects, PinChangeReason } from '../store/index.ts';
-import type { MailDelivery } from '../observability/metrics.ts';
+import { handOffLeaseUntil, retryDelayMs } from './outbox-policy.ts';
 import type { Actor, Services } from './services.ts';
 
 /** Candidates that collide with a remembered PIN are drawn again; each draw costs one KDF call. */
 export const MAX_HISTORY_REDRAWS = 8;
-
-/** A sweeper may discard a pending change this long after the hand-off's own timeout. */
-const LEASE_MARGIN_MS = 60_000;
 
 export interface PinChangeRequest {
   readonly reason: PinChangeReason;
@@ -49,11 +46,6 @@ export interface PinChangeOutcome {
  */
 const OUTBOX_REASONS: ReadonlySet<PinChangeReason> = new Set(['welcome', 'admin-reset', 'auto-reset']);
 
-/** The wait before retry `attempt` (1-based) of an outbox mail: doubling from the configured base, at most an hour. */
-export function retryDelayMs(services: Services, attempt: number): number {
-  return Math.min(services.mail.retryBaseMs * 2 ** Math.max(0, attempt - 1), 3_600_000);
-}
-
 /**
  * The effects of a reset that a user (ResetPIN, proved by the password) or an administrator (enable, reset)
  * starts: the user must choose a PIN at the next logon, and the lock and counter are cleared (DESIGN §2 step 6).
@@ -70,11 +62,11 @@ export function changePin(services: Services, login: string, request: PinChangeR
   if (request.mailTo === null && request.chosenPin === undefined) {
     throw new TypeError('a generated PIN must be mailed: nobody would know it otherwise');
   }
-  return services.mailboxLocks.run(login, () => counted(services, request.reason, changeLocked(services, login, request)));
+  return services.mailboxLocks.run(login, () => withPinChangeCounted(services, request.reason, changeLocked(services, login, request)));
 }
 
 /** Every change that ends is counted once, by how it ended: activated, queued, or the code of the error that stopped it. */
-async function counted(services: Services, reason: PinChangeReason, change: Promise<PinChangeOutcome>): Promise<PinChangeOutcome> {
+async function withPinChangeCounted(services: Services, reason: PinChangeReason, change: Promise<PinChangeOutcome>): Promise<PinChangeOutcome> {
   try {
     const outcome = await change;
     services.metrics.countPinChange(reason, outcome.queued ? 'queued' : 'activated');
@@ -138,7 +130,7 @@ async function changeLocked(services: Services, login: string, request: PinChang
     baseGeneration: mailbox.pinGeneration,
     ownerHost: services.owner.host,
     ownerPid: services.owner.pid,
-    leaseUntil: new Date(started.getTime() + services.mail.handOffTimeoutMs + LEASE_MARGIN_MS),
+    leaseUntil: handOffLeaseUntil(services, started),
     actor: by.actor,
     source: by.source,
   }, started);
@@ -158,17 +150,17 @@ async function changeLocked(services: Services, login: string, request: PinChang
   let receipt: HandOffReceipt | undefined;
   if (message) {
     try {
-      receipt = await handOffWithin(services, message, delivery);
+      receipt = await handOffWithin(services.transport, message, services.mail.handOffTimeoutMs, (outcome) => services.metrics.countMailHandOff(delivery, outcome));
     } catch (error) {
       const failure = toUmpinError(error);
-      const facts = failure instanceof MailHandOffFailed ? failure.facts : { permanent: false, reply: failure.code };
+      const facts = toHandOffFacts(failure);
       if (delivery === 'outbox' && !facts.permanent) {
         const nextAttemptAt = new Date(services.now().getTime() + retryDelayMs(services, 1));
         await store.scheduleMailRetry(id, nextAttemptAt, facts.reply ?? '');
-        await store.appendAudit(audit('mail-queued', { ...describeFacts(facts), delivery }));
+        await store.appendAudit(audit('mail-queued', { ...handOffAuditDetail(facts), delivery }));
         return { queued: { id, reply: facts.reply ?? '', nextAttemptAt } };
       }
-      await store.discardPinChange(id, audit('mail-failed', { ...describeFacts(facts), delivery }));
+      await store.discardPinChange(id, audit('mail-failed', { ...handOffAuditDetail(facts), delivery }));
       throw failure;
     }
   }
@@ -208,22 +200,4 @@ export async function acceptPin(services: Services, mailbox: MailboxState, pin: 
   const verifier = await services.kdf.pinVerifier(pin, mailbox.pinSalt);
   if (await isPinAmong(services.kdf, pin, mailbox.pinSalt, verifier, await services.store.findKeyedPinVerifiers(mailbox.login))) failures.push(HISTORY_FAILURE);
   return failures.length > 0 ? { failures } : { pin, verifier };
-}
-
-export function describeFacts(facts: HandOffFacts): Record<string, string | number | boolean> {
-  return { permanent: facts.permanent, reply: facts.reply ?? '', ...(facts.responseCode ? { responseCode: facts.responseCode } : {}) };
-}
-
-/** One hand-off attempt within the configured timeout, counted by `delivery` and its outcome. */
-export async function handOffWithin(services: Services, message: MailMessage, delivery: MailDelivery): Promise<HandOffReceipt> {
-  const timeoutMs = services.mail.handOffTimeoutMs;
-  try {
-    const receipt = await withDeadline(timeoutMs, (signal) => services.transport.handOff(message, signal),
-      () => new MailHandOffFailed({ permanent: false, reply: `no answer within ${timeoutMs} ms` }));
-    services.metrics.countMailHandOff(delivery, 'sent');
-    return receipt;
-  } catch (error) {
-    services.metrics.countMailHandOff(delivery, error instanceof MailHandOffFailed && error.facts.permanent ? 'refused' : 'deferred');
-    throw error;
-  }
 }

@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { openOperationsHarness, type OperationsHarness } from '../../test/support/operations.ts';
-import { enableMailbox, lockMailbox, newPolicy, resetPinByAdmin, unlockMailbox } from './admin.ts';
+import { enableMailbox } from './admin/mailboxes.ts';
+import { lockMailbox, resetPinByAdmin, unlockMailbox } from './admin/pins.ts';
+import { newPolicy } from './admin/policies.ts';
 import { deliverDueMail, listOutbox, retryOutboxMail } from './outbox.ts';
 import { phoneLogon } from './phone.ts';
 

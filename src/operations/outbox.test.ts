@@ -15,7 +15,8 @@ import { loadConfig } from '../config.ts';
 import { deriveServerKeyring, newServerKey } from '../crypto/secret-key.ts';
 import { MailHandOffFailed } from '../errors.ts';
 import type { HandOffReceipt, MailMessage, MailTransport } from '../mail/mail-message.ts';
-import { enableMailbox, resetPinByAdmin } from './admin.ts';
+import { enableMailbox } from './admin/mailboxes.ts';
+import { resetPinByAdmin } from './admin/pins.ts';
 import { deliverDueMail, listOutbox } from './outbox.ts';
 import type { Logger, Services } from './services.ts';
 

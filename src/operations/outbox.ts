@@ -7,11 +7,11 @@
  */
 import { decryptPayloadWithAny } from '../crypto/payload-cipher.ts';
 import { InvalidArgument, MailHandOffFailed, toUmpinError } from '../errors.ts';
+import { handOffAuditDetail, handOffWithin, toHandOffFacts } from '../mail/hand-off.ts';
 import type { MailMessage } from '../mail/mail-message.ts';
 import type { AuditEvent, ClaimedMail, QueuedMail } from '../store/index.ts';
-import { ADMIN } from './admin.ts';
-import { describeFacts, handOffWithin, retryDelayMs } from './change-pin.ts';
-import type { Services } from './services.ts';
+import { handOffLeaseUntil, retryDelayMs } from './outbox-policy.ts';
+import { ADMIN, type Services } from './services.ts';
 
 export type DeliveryStatus = 'Sent' | 'Retry' | 'Failed';
 
@@ -21,13 +21,10 @@ export interface OutboxRun {
 
 /** Rows one run takes at most; the next run takes the rest. */
 const BATCH = 20;
-const LEASE_MARGIN_MS = 60_000;
 
 export async function deliverDueMail(services: Services): Promise<OutboxRun> {
   const now = services.now();
-  const claimed = await services.store.claimDueMail(
-    now, services.owner, new Date(now.getTime() + services.mail.handOffTimeoutMs + LEASE_MARGIN_MS), BATCH,
-  );
+  const claimed = await services.store.claimDueMail(now, services.owner, handOffLeaseUntil(services, now), BATCH);
   const results: OutboxRun['results'] = [];
   for (const mail of claimed) {
     try {
@@ -52,22 +49,21 @@ async function deliverOne(services: Services, mail: ClaimedMail): Promise<{ stat
     // it has not restarted for; or a damaged row) is retried and given up at its deadline like any
     // other failure, its lease released, instead of failing the same way on every run for ever.
     const message = openSealedMail(services, mail);
-    const receipt = await handOffWithin(services, message, 'outbox');
+    const receipt = await handOffWithin(services.transport, message, services.mail.handOffTimeoutMs, (outcome) => services.metrics.countMailHandOff('outbox', outcome));
     const activation = await store.activatePinChange(mail.id, services.now(), audit('success', {
       messageId: receipt.messageId, handOff: receipt.reply,
     }));
     if (activation !== 'activated') services.log.warn({ login: mail.login, activation }, 'a queued PIN mail was delivered but its change was gone; the old PIN stays');
     return { status: 'Sent', reply: receipt.reply };
   } catch (error) {
-    const failure = toUmpinError(error);
-    const facts = failure instanceof MailHandOffFailed ? failure.facts : { permanent: false, reply: failure.code };
+    const facts = toHandOffFacts(toUmpinError(error));
     const reply = facts.reply ?? '';
     if (facts.permanent || services.now() >= mail.giveUpAt) {
-      await store.discardPinChange(mail.id, audit('mail-failed', { ...describeFacts(facts), gaveUp: !facts.permanent }));
+      await store.discardPinChange(mail.id, audit('mail-failed', { ...handOffAuditDetail(facts), gaveUp: !facts.permanent }));
       return { status: 'Failed', reply };
     }
     await store.scheduleMailRetry(mail.id, new Date(services.now().getTime() + retryDelayMs(services, mail.attempts)), reply);
-    await store.appendAudit(audit('mail-queued', describeFacts(facts)));
+    await store.appendAudit(audit('mail-queued', handOffAuditDetail(facts)));
     return { status: 'Retry', reply };
   }
 }

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MailboxNotFound, PinPolicyViolated } from '../errors.ts';
 import { isActivePin, listMailFiles, newPinMails, snapshotState, startTestService, type TestService } from '../../test/support/service.ts';
-import { addUser, enableMailbox, lockMailbox } from './admin.ts';
+import { enableMailbox } from './admin/mailboxes.ts';
+import { lockMailbox } from './admin/pins.ts';
+import { addUser } from './admin/users.ts';
 import { checkNewPin, resolvePbxMailbox, setPinFromPbx } from './pbx-pin.ts';
 
 describe('PBX PIN operations (SQLite)', () => {

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toUmpinError } from '../errors.ts';
 import { describeFailure, openOperationsHarness, tally, type OperationsHarness } from '../../test/support/operations.ts';
-import { enableMailbox, lockMailbox, newPolicy, resetPinByAdmin, unlockMailbox } from './admin.ts';
+import { enableMailbox } from './admin/mailboxes.ts';
+import { lockMailbox, resetPinByAdmin, unlockMailbox } from './admin/pins.ts';
+import { newPolicy } from './admin/policies.ts';
 import { deliverDueMail, listOutbox, retryOutboxMail } from './outbox.ts';
 import { phoneChangePin, phoneLogon, type PhoneSource, type PhoneTarget } from './phone.ts';
 

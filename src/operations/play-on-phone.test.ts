@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestService, type TestService } from '../../test/support/service.ts';
 import { DialStringRejected, EntryIdRejected, InvalidCallId, InvalidRequestValue, MailboxNotEnabled, TelephonyNotConfigured } from '../errors.ts';
-import { addUser, enableMailbox } from './admin.ts';
+import { enableMailbox } from './admin/mailboxes.ts';
+import { addUser } from './admin/users.ts';
 import type { CallInfo, CallRequest, Dialer } from './dialer.ts';
 import { disconnectCall, getCallInfo, playOnPhone } from './play-on-phone.ts';
 

@@ -9,7 +9,8 @@ import { localAuthenticator } from '../auth/authenticate.ts';
 import { Kdf } from '../crypto/kdf.ts';
 import { AuthenticationFailed, ServerBusy, toUmpinError } from '../errors.ts';
 import { describeFailure, openOperationsHarness, tally, type OperationsHarness } from '../../test/support/operations.ts';
-import { addUser, enableMailbox } from './admin.ts';
+import { enableMailbox } from './admin/mailboxes.ts';
+import { addUser } from './admin/users.ts';
 import { resetPin } from './reset-pin.ts';
 import { MAX_LOGIN_LENGTH } from './sign-in.ts';
 

@@ -10,8 +10,7 @@ import { decryptPayloadWithAny, encryptPayload } from '../crypto/payload-cipher.
 import { deriveServerKeyring, newServerKey, readKeyringFile, writeKeyringFile, type ServerKeyring } from '../crypto/secret-key.ts';
 import { InvalidArgument } from '../errors.ts';
 import type { AuditEvent, PinStore, VerifierKeyCounts } from '../store/index.ts';
-import { ADMIN } from './admin.ts';
-import type { Services } from './services.ts';
+import { ADMIN, type Services } from './services.ts';
 
 /** What one key protects: verifiers by kind, and the sealed mails only it opens. */
 export interface KeyUsage {

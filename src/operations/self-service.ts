@@ -7,7 +7,7 @@
 import { MailboxNotEnabled } from '../errors.ts';
 import { isPinExpired, type PinPolicy } from '../pin/index.ts';
 import type { PinChangeEffects } from '../store/index.ts';
-import { findLastMail, type LastMail } from './admin.ts';
+import { findLastMail, type LastMail } from './admin/pins.ts';
 import { changePin } from './change-pin.ts';
 import type { Actor, Services } from './services.ts';
 import { admitRequest } from './sign-in.ts';

@@ -14,7 +14,7 @@ import { openServices } from '../compose.ts';
 import { loadConfig } from '../config.ts';
 import { NO_METRICS } from '../observability/metrics.ts';
 import { FIXED_NOW, QUIET, openOperationsHarness } from '../../test/support/operations.ts';
-import { enableMailbox } from './admin.ts';
+import { enableMailbox } from './admin/mailboxes.ts';
 import { RESET_EFFECTS, changePin } from './change-pin.ts';
 import { listOutbox } from './outbox.ts';
 import type { Actor, Services } from './services.ts';

@@ -1,4 +1,5 @@
 import type { Authenticator } from '../auth/authenticate.ts';
+import type { UserDirectory } from '../auth/ldap-authenticator.ts';
 import type { ServerKeyring } from '../crypto/secret-key.ts';
 import type { Kdf } from '../crypto/kdf.ts';
 import type { KeyedMutex } from '../lib/keyed-mutex.ts';
@@ -52,6 +53,8 @@ export interface Services {
   readonly metrics: Metrics;
   /** Places PlayOnPhone calls; absent: no telephony back end is configured (the default). */
   readonly dialer?: Dialer;
+  /** Where `mailbox enable --from-directory` looks a user up; absent: no directory is configured (UMPIN_LDAP_URL). */
+  readonly directory?: UserDirectory;
 }
 
 /** Who asked, and from where; goes into every audit event. */
@@ -61,3 +64,6 @@ export interface Actor {
   /** The road in when it is not the one the event implies (`web`), written into the audit detail. */
   readonly via?: string;
 }
+
+/** The administrator at the command line: the actor of what the umpin commands change. */
+export const ADMIN: Actor = Object.freeze({ actor: 'admin', source: 'cli' });

@@ -10,7 +10,7 @@ import { localAuthenticator } from '../auth/authenticate.ts';
 import { Kdf } from '../crypto/kdf.ts';
 import { toUmpinError } from '../errors.ts';
 import { describeFailure, FIXED_NOW, openOperationsHarness, tally, type OperationsHarness } from '../../test/support/operations.ts';
-import { addUser } from './admin.ts';
+import { addUser } from './admin/users.ts';
 import type { Services } from './services.ts';
 import { MAX_LOGIN_LENGTH, admitRequest, signIn } from './sign-in.ts';
 

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestService, type TestService } from '../../test/support/service.ts';
 import { AuthenticationFailed, InvalidArgument, InvalidRequestValue, MailboxNotEnabled, MailboxNotFound } from '../errors.ts';
-import { addUser, enableMailbox } from './admin.ts';
+import { enableMailbox } from './admin/mailboxes.ts';
+import { addUser } from './admin/users.ts';
 import { describeDialStringProblem, describeFolderIdProblem, getUmProperties, isUmEnabled, setUmSetting, setVoiceMailSettings } from './voice-mail-settings.ts';
 
 const FOLDER = 'AAAAAGsd2rbQLVtLobUGbrq/9IUBAEX2ikn/L8JJtI5WHI0FAW8AAAFXHhsAAA==';

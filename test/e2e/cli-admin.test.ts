@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { openServices, type OpenedServices } from '../../src/compose.ts';
-import { enableMailbox } from '../../src/operations/admin.ts';
+import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
 import { isValidApiKey } from '../../src/operations/api-keys.ts';
 import type { Services } from '../../src/operations/services.ts';
 import { isActivePin, listMailFiles, makeDataDir, newPinMails, runUmpin, type CliResult, assertRun } from '../support/service.ts';

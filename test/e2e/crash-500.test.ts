@@ -28,7 +28,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { openServices, type OpenedServices } from '../../src/compose.ts';
-import { enableMailbox } from '../../src/operations/admin.ts';
+import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
 import {
   REQUEST_XML, assertRun, isActivePin, newPinMails, postSoap, runUmpin, startServeProcess, type PinMail,
 } from '../support/service.ts';

@@ -16,7 +16,9 @@ import { openServices } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
 import { buildHttpServer } from '../../src/http/server.ts';
 import { PrometheusMetrics } from '../../src/observability/prometheus-metrics.ts';
-import { newPolicy, resetPinByAdmin, setMailbox } from '../../src/operations/admin.ts';
+import { setMailbox } from '../../src/operations/admin/mailboxes.ts';
+import { resetPinByAdmin } from '../../src/operations/admin/pins.ts';
+import { newPolicy } from '../../src/operations/admin/policies.ts';
 import { createApiKey } from '../../src/operations/api-keys.ts';
 import { deliverDueMail } from '../../src/operations/outbox.ts';
 import {

@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { MailHandOffFailed } from '../../src/errors.ts';
 import { openServices } from '../../src/compose.ts';
-import { resetPinByAdmin } from '../../src/operations/admin.ts';
+import { resetPinByAdmin } from '../../src/operations/admin/pins.ts';
 import { deliverDueMail, dropOutboxMail, listOutbox } from '../../src/operations/outbox.ts';
 import type { Services } from '../../src/operations/services.ts';
 import { makeTestCertificate, startSmtpPeer, type SmtpPeer, type TestCertificate } from '../support/smtp-peer.ts';

@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { addUser, enableMailbox, lockMailbox } from '../../src/operations/admin.ts';
+import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
+import { lockMailbox } from '../../src/operations/admin/pins.ts';
+import { addUser } from '../../src/operations/admin/users.ts';
 import { createApiKey } from '../../src/operations/api-keys.ts';
 import { isActivePin, listMailFiles, newPinMails, provisionMailbox, snapshotState, startTestService, type TestService } from '../support/service.ts';
 

@@ -8,7 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildHttpServer } from '../../src/http/server.ts';
-import { newPolicy, resetPinByAdmin, setMailbox, setPolicy, unlockMailbox } from '../../src/operations/admin.ts';
+import { setMailbox } from '../../src/operations/admin/mailboxes.ts';
+import { resetPinByAdmin, unlockMailbox } from '../../src/operations/admin/pins.ts';
+import { newPolicy, setPolicy } from '../../src/operations/admin/policies.ts';
 import { createApiKey, revokeApiKey } from '../../src/operations/api-keys.ts';
 import type { Services } from '../../src/operations/services.ts';
 import {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
-import { addUser } from '../../src/operations/admin.ts';
+import { addUser } from '../../src/operations/admin/users.ts';
 import { LANGUAGES } from '../../src/web/i18n.ts';
 import { launchChromium, signInThroughForm, startSelfServiceStack, type SelfServiceStack } from '../support/browser.ts';
 import { peerSkip } from '../support/peers.ts';

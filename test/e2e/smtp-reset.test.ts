@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { addUser, enableMailbox } from '../../src/operations/admin.ts';
+import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
+import { addUser } from '../../src/operations/admin/users.ts';
 import { MESSAGES_NS } from '../../src/soap/namespaces.ts';
 import { renderResetPinResponse } from '../../src/soap/render.ts';
 import { makeTestCertificate, startSmtpPeer, type SmtpPeer, type TestCertificate } from '../support/smtp-peer.ts';

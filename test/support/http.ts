@@ -12,7 +12,8 @@ import { openServices } from '../../src/compose.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { buildHttpServer } from '../../src/http/server.ts';
 import { PrometheusMetrics } from '../../src/observability/prometheus-metrics.ts';
-import { addUser, enableMailbox } from '../../src/operations/admin.ts';
+import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
+import { addUser } from '../../src/operations/admin/users.ts';
 import type { Services } from '../../src/operations/services.ts';
 import { listMailFiles, makeDataDir, newPinMails } from './service.ts';
 

@@ -1,11 +1,11 @@
 /** Enable-, Set-, Disable- and Get-UMMailbox. */
-import { ADMIN, disableMailbox, enableMailbox, listMailboxes, setMailbox, showMailbox, type MailboxRequest } from '../../operations/admin.ts';
+import { disableMailbox, enableMailbox, listMailboxes, setMailbox, showMailbox, withDirectoryDefaults, type MailboxRequest } from '../../operations/admin/mailboxes.ts';
+import { ADMIN } from '../../operations/services.ts';
 import { checkVoiceMailChange, setVoiceMailSettings, type AdminVoiceMailChange } from '../../operations/voice-mail-settings.ts';
 import { isPinExpired } from '../../pin/index.ts';
 import type { MailboxState } from '../../store/index.ts';
-import { loadConfig, ConfigError } from '../../config.ts';
 import {
-  CommandFailed, UsageError, booleanOption, cliLogger, describeMailOutcome, print, requireOption, stringOption, withServices, type Command, type ParsedArgs,
+  UsageError, booleanOption, describeMailOutcome, print, requireOption, stringOption, withServices, type Command, type ParsedArgs,
 } from '../command.ts';
 import { formatFields, formatTable, yesNo } from '../io.ts';
 
@@ -73,26 +73,6 @@ function mailboxRequest(options: ParsedArgs['options']): MailboxRequest {
     notifyEmail: notifyEmail === '' ? null : notifyEmail,
   };
   return Object.fromEntries(Object.entries(request).filter(([, v]) => v !== undefined)) as MailboxRequest;
-}
-
-/**
- * `--from-directory`: the e-mail address and extension the directory holds
- * for the login (UMPIN_LDAP_MAIL_ATTRIBUTE, UMPIN_LDAP_EXTENSION_ATTRIBUTE),
- * unless given on the command line. A telephone number written with spaces,
- * dashes, dots, parentheses or a leading + becomes its digits.
- */
-async function withDirectoryDefaults(login: string, request: MailboxRequest): Promise<MailboxRequest> {
-  const { ldap } = loadConfig();
-  if (ldap === undefined) throw new ConfigError('UMPIN_LDAP_URL', '--from-directory needs a directory; set UMPIN_LDAP_URL and UMPIN_LDAP_BASE_DN.');
-  const { lookupDirectoryUser } = await import('../../auth/ldap-authenticator.ts');
-  const user = await lookupDirectoryUser(ldap, login, cliLogger);
-  if (user === undefined) throw new CommandFailed(`The directory has no single entry whose ${ldap.loginAttribute} is "${login}"; check the login, or give --email and --extension instead of --from-directory.`);
-  if (user.login !== login) throw new CommandFailed(`The directory spells this login "${user.login}"; enable that login, which is the one sign-ins arrive as.`);
-  const email = request.email ?? user.mail;
-  if (email === undefined) throw new CommandFailed(`The directory entry of ${login} has no ${ldap.mailAttribute}; give --email.`);
-  const extension = request.extension ?? user.extension?.replace(/^\+|[\s().-]/g, '');
-  if (extension === undefined || extension === '') throw new CommandFailed(`The directory entry of ${login} has no ${ldap.extensionAttribute}; give --extension.`);
-  return { ...request, email, extension };
 }
 
 /** A mailbox as --json shows it: never the salt; pinExpired is what the next phone logon will find. */
@@ -164,14 +144,15 @@ ${MAILBOX_OPTIONS_HELP}
     positionals: { min: 1, max: 1 },
     async run({ positionals, options }) {
       const login = positionals[0] as string;
-      let request = mailboxRequest(options);
-      if (options['from-directory'] === true) {
-        request = await withDirectoryDefaults(login, request);
-      } else {
+      const fromDirectory = options['from-directory'] === true;
+      if (!fromDirectory) {
         requireOption(options, 'email');
         requireOption(options, 'extension');
       }
-      const outcome = await withServices((services) => enableMailbox(services, login, request));
+      const { outcome, request } = await withServices(async (services) => {
+        const request = fromDirectory ? await withDirectoryDefaults(services, login, mailboxRequest(options)) : mailboxRequest(options);
+        return { outcome: await enableMailbox(services, login, request), request };
+      });
       const to = request.notifyEmail || (request.email ?? '');
       print(`Enabled ${login} for voice mail; ${describeMailOutcome(outcome, 'welcome mail', to)}.`);
     },

@@ -1,5 +1,5 @@
 /** The durable outbox of PIN mails: what waits, what happened, and the administrator's retry and drop. */
-import { listAudit } from '../../operations/admin.ts';
+import { listAudit } from '../../operations/audit.ts';
 import { dropOutboxMail, listOutbox, retryOutboxMail } from '../../operations/outbox.ts';
 import { print, withServices, type Command } from '../command.ts';
 import { formatTable } from '../io.ts';

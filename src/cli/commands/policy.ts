@@ -1,5 +1,5 @@
 /** New-, Set-, Get- and Remove-UMMailboxPolicy. */
-import { newPolicy, removePolicy, setPolicy, showPolicies, type PolicyChanges } from '../../operations/admin.ts';
+import { newPolicy, removePolicy, setPolicy, showPolicies, type PolicyChanges } from '../../operations/admin/policies.ts';
 import { MAX_POLICY_TEXT, POLICY_RANGES, type PinPolicy } from '../../pin/index.ts';
 import { UsageError, parseBoolean, parseNumberOrUnlimited, parseWholeNumber, print, withServices, type Command, type ParsedArgs } from '../command.ts';
 import { formatFields } from '../io.ts';

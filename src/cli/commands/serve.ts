@@ -1,6 +1,6 @@
 /** `umpin serve` and `umpin user add`: the service itself and who may sign in to it. */
 import { describeSettings, loadConfig } from '../../config.ts';
-import { addUser, setUserPassword } from '../../operations/admin.ts';
+import { addUser, setUserPassword } from '../../operations/admin/users.ts';
 import { UsageError, print, withServices, type Command } from '../command.ts';
 import { readSecretFromStdin } from '../io.ts';
 
