@@ -36,11 +36,10 @@
  *   npm run bench -- --skip-large          no large-database scenario (--large-mailboxes, --large-audit: its size)
  *   npm run bench -- --skip-build          measure dist/ as it is (else it is built first: bin/umpin.js runs dist/)
  */
-import type { Request } from 'autocannon';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -48,10 +47,19 @@ import { loadConfig } from '../src/config.ts';
 import { DEFAULT_CREDENTIAL_TTL_MS } from '../src/auth/credential-cache.ts';
 import { DEFAULT_KDF_COST } from '../src/crypto/kdf.ts';
 import { redactUrl } from '../src/lib/redact-url.ts';
-import { formatProfileSummary, summariseCpuProfile } from './lib/cpu-profile.ts';
-import { combine, slice, type LoadResult, type Slice } from './lib/load.ts';
-import { freePort, readMachineCpu, readProcessCpu, REPO, runJsonChild, startServer, type Memory, type RunningServer } from './lib/proc.ts';
-import { provisionUmpin, type Account, type Provisioned } from './lib/provision.ts';
+import {
+  CredentialRotation, FLOOR_CONNECTIONS, KDF_CONNECTIONS, MALFORMED, SERVICE_PATH, WSDL_GET, instanceMeasurements, logonRequests, probeMalformed, resetRequests, type Instance,
+} from './loads.ts';
+import { GOALS, KDF_CALLS, computeFigures, goalRows, loadRows } from './lib/figures.ts';
+import { kdfSlice, type KdfSlice } from './lib/kdf-slice.ts';
+import { log } from './lib/log.ts';
+import { describeMachine, gitCommit } from './lib/machine.ts';
+import { PROFILED, profile, type Profiled } from './lib/profile.ts';
+import { Measurement, interleave } from './lib/measurement.ts';
+import { POSTGRES_ADMIN_URL, freshPostgresDatabase } from './lib/postgres.ts';
+import { printReport, writeReport, type ProcessFigures, type ReportText } from './lib/report.ts';
+import { freePort, REPO, startServer, type Memory, type RunningServer } from './lib/proc.ts';
+import { provisionUmpin, type Account } from './lib/provision.ts';
 import { provisionPeer } from './peer/peer-store.ts';
 import { medianRun, runMeasured, type CommandRun } from './lib/command.ts';
 import { buildLargeDatabase, type LargeDatabase } from './lib/large.ts';
@@ -84,483 +92,20 @@ const FRESH = Number(options.fresh);
 const UMPIN_BIN = resolve(REPO, options.umpin ?? 'bin/umpin.js');
 /** Another checkout's bin/umpin.js, measured beside UMPIN_BIN in the same run (same database schema). */
 const COMPARE_BIN = options.compare === undefined ? undefined : resolve(REPO, options.compare);
-/** KDF-bound loads: 4× the KDF concurrency keeps the KDF busy with modest queueing. */
-const KDF_CONNECTIONS = 8;
 /** At least one per connection, so no two connections log on to the same mailbox. */
 const PHONE_MAILBOXES = Math.max(KDF_CONNECTIONS, Math.ceil(MAILBOXES / 2));
-/** Protocol-floor loads. */
-const FLOOR_CONNECTIONS = 16;
-/**
- * KDF calls per request: ResetPIN verifies the password and computes one PIN
- * verifier; with the credential cache (commit c7493b2) a repeated login skips
- * the password's; a phone logon computes one PIN verifier.
- */
-const KDF_CALLS = { resetpin: 2, resetpinCached: 1, logon: 1 } as const;
-const GOALS = {
-  kdfShare: 0.9, logon: 0.95, floor: 0.8, peerUncached: 1.1, peerCached: 1.2,
-  startupMs: 500, cliMs: 350, restMiB: 80, largeWithin: 0.95, listingPeakMiB: 150,
-} as const;
 const LARGE = { mailboxes: Number(options['large-mailboxes']), audit: Number(options['large-audit']) };
 const CLI_RUNS = Number(options['cli-runs']);
-
-const SERVICE_PATH = '/EWS/UM2007Legacy.asmx';
-const RESET_BODY = readFileSync(join(REPO, 'test/fixtures/resetpin-request.xml'), 'utf8');
-const SOAP_ACTION = '"http://schemas.microsoft.com/exchange/services/2006/messages/ResetPIN"';
+const SCHEDULE = { rounds: ROUNDS, slice: SLICE, warmup: WARMUP } as const;
 const TSX = ['--import', 'tsx'];
 
 const resultsDir = join(REPO, 'bench/results');
-const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
-
-function basic(account: Pick<Account, 'login' | 'password'>): string {
-  return `Basic ${Buffer.from(`${account.login}:${account.password}`).toString('base64')}`;
-}
-
-/** Connection `index` of `connections` takes every connections-th account, so no two connections share a mailbox. */
-function share<T>(items: readonly T[], index: number, connections: number): T[] {
-  const mine = items.filter((_, i) => i % connections === index);
-  return mine.length > 0 ? mine : [items[index % items.length] as T];
-}
-
-function resetRequest(account: Account): Request {
-  return {
-    method: 'POST',
-    path: SERVICE_PATH,
-    headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: SOAP_ACTION, authorization: basic(account) },
-    body: RESET_BODY,
-  };
-}
-
-function resetRequests(accounts: readonly Account[]) {
-  return (index: number, connections: number): Request[] => share(accounts, index, connections).map(resetRequest);
-}
-
-/**
- * ResetPIN requests that take their credentials in turn from `accounts`,
- * across connections and slices (8 in flight never share an account).
- * `once`: each account is used once, so its login is never in umpin's
- * credential cache; `reused` counts requests beyond the supply. Otherwise
- * the accounts rotate, and umpin's cache (an entry lives the TTL from the
- * miss that made it; hits do not extend it) is replayed here to count the
- * recorded requests that must have missed it.
- */
-class CredentialRotation {
-  #next = 0;
-  #recording = false;
-  readonly #cachedAt = new Map<string, number>();
-  reused = 0;
-  sent = 0;
-  misses = 0;
-
-  constructor(readonly accounts: readonly Account[], readonly once: boolean) {}
-
-  /** Called before each slice: whether its requests are measured. */
-  begin(recording: boolean): void {
-    this.#recording = recording;
-  }
-
-  get missRatio(): number {
-    return this.once ? 1 : this.misses / Math.max(1, this.sent);
-  }
-
-  requestsFor = (): Request[] => [{
-    ...resetRequest(this.accounts[0] as Account),
-    setupRequest: (request: Request) => {
-      const account = this.accounts[this.#next++ % this.accounts.length] as Account;
-      if (this.once && this.#next > this.accounts.length) this.reused += 1;
-      const now = Date.now();
-      const cachedAt = this.#cachedAt.get(account.login);
-      const miss = cachedAt === undefined || now >= cachedAt + DEFAULT_CREDENTIAL_TTL_MS;
-      if (miss) this.#cachedAt.set(account.login, now);
-      if (this.#recording) {
-        this.sent += 1;
-        if (miss) this.misses += 1;
-      }
-      return { ...request, headers: { ...request.headers, authorization: basic(account) } };
-    },
-  }];
-}
-
-function logonRequests(provisioned: Provisioned) {
-  return (index: number, connections: number): Request[] => share(provisioned.phoneAccounts, index, connections).map((account) => ({
-    method: 'POST',
-    path: '/tui/v1/logon',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${provisioned.apiKey}` },
-    body: JSON.stringify({ mailbox: account.login, pin: account.pin }),
-  }));
-}
-
-/** Credentials must be present (any password: they are verified only after the envelope parses). */
-const MALFORMED: Request = {
-  method: 'POST',
-  path: SERVICE_PATH,
-  headers: { 'content-type': 'text/xml; charset=utf-8', authorization: basic({ login: 'nobody', password: 'anything' }) },
-  body: '<x',
-};
-const WSDL_GET: Request = { method: 'GET', path: `${SERVICE_PATH}?wsdl` };
-
-// ---- measurements -----------------------------------------------------------
-
-interface KdfSlice {
-  readonly concurrency: number;
-  readonly seconds: number;
-  readonly hashes: number;
-  readonly hashesPerSecond: number;
-  readonly meanHashMs: number;
-  readonly cpuMsPerHash: number;
-}
-
-function kdfSlice(concurrency: number, seconds: number, warmup: number): Promise<KdfSlice> {
-  return runJsonChild<KdfSlice>([...TSX, 'bench/kdf-bound.ts', String(concurrency), String(seconds), String(warmup)]);
-}
-
-/** An HTTP load measured in slices, with the server's CPU time and the machine's business over the same slices. */
-class Measurement {
-  readonly slices: Slice[] = [];
-  #serverMainMs = 0;
-  #serverOtherMs = 0;
-  #clientMs = 0;
-  #machineBusyMs = 0;
-  #machineTotalMs = 0;
-
-  constructor(
-    readonly name: string,
-    readonly server: RunningServer,
-    readonly connections: number,
-    readonly expectStatus: number,
-    readonly requestsFor: (index: number, connections: number) => Request[],
-    readonly options: {
-      /** One loopback source address per connection: umpin limits SOAP requests per client address (120 a minute). */
-      readonly spreadSources?: boolean;
-      /** Told before each slice whether it is measured. */
-      readonly rotation?: CredentialRotation;
-    } = {},
-  ) {}
-
-  async run(seconds: number, record = true): Promise<void> {
-    const server = readProcessCpu(this.server.pid);
-    const machine = readMachineCpu();
-    const client = process.cpuUsage();
-    this.options.rotation?.begin(record);
-    const result = await slice({
-      url: this.server.origin, connections: this.connections, duration: seconds, requestsFor: this.requestsFor, expectStatus: this.expectStatus, spreadSources: this.options.spreadSources,
-    });
-    if (!record) return;
-    const serverAfter = readProcessCpu(this.server.pid);
-    const machineAfter = readMachineCpu();
-    const clientUsed = process.cpuUsage(client);
-    this.slices.push(result);
-    this.#serverMainMs += serverAfter.mainMs - server.mainMs;
-    this.#serverOtherMs += serverAfter.otherMs - server.otherMs;
-    this.#clientMs += (clientUsed.user + clientUsed.system) / 1000;
-    this.#machineBusyMs += machineAfter.busyMs - machine.busyMs;
-    this.#machineTotalMs += machineAfter.totalMs - machine.totalMs;
-  }
-
-  result(): MeasuredLoad {
-    const load = combine(this.slices, this.connections, this.expectStatus);
-    if (load.unexpected > 0) log(`${this.name}: ${load.unexpected} unexpected answers ${JSON.stringify(load.statusCodes)}`);
-    const wallMs = load.seconds * 1000;
-    const cores = availableParallelism();
-    return {
-      ...load,
-      cpu: {
-        serverMainMsPerRequest: this.#serverMainMs / Math.max(1, load.requests),
-        serverOtherMsPerRequest: this.#serverOtherMs / Math.max(1, load.requests),
-        serverCores: (this.#serverMainMs + this.#serverOtherMs) / wallMs,
-        clientCores: this.#clientMs / wallMs,
-        machineBusyCores: (this.#machineBusyMs / Math.max(1, this.#machineTotalMs)) * cores,
-      },
-    };
-  }
-}
-
-interface MeasuredLoad extends LoadResult {
-  readonly cpu: {
-    /** CPU ms of the server's main (JavaScript) thread per request. */
-    readonly serverMainMsPerRequest: number;
-    /** CPU ms of the server's other threads (argon2 on libuv's pool, GC helpers, fs) per request. */
-    readonly serverOtherMsPerRequest: number;
-    /** Cores' worth of CPU used by the server, the load generator (this process) and the whole machine. */
-    readonly serverCores: number;
-    readonly clientCores: number;
-    readonly machineBusyCores: number;
-  };
-}
-
-/** What the malformed envelope gets; it must be a fault answered before any password work. */
-async function probeMalformed(origin: string): Promise<number> {
-  const response = await fetch(`${origin}${SERVICE_PATH}`, { method: 'POST', headers: MALFORMED.headers as Record<string, string>, body: MALFORMED.body as string });
-  const body = await response.text();
-  if (response.status < 400 || response.status === 401 || !body.includes('Fault')) {
-    throw new Error(`the malformed envelope got ${response.status}, not a SOAP fault before authentication:\n${body}`);
-  }
-  return response.status;
-}
-
-/** Warms every measurement up, then runs `rounds` rounds of one slice each, in alternating order. */
-/**
- * Runs `rounds` rounds of one slice per measurement, in alternating order;
- * each measurement is warmed up just before its first slice (so that what
- * the warm-up puts in umpin's credential cache is still there for the last).
- */
-async function interleave(group: string, steps: ReadonlyArray<{ name: string; run: (seconds: number, record: boolean) => Promise<void> }>): Promise<void> {
-  for (let round = 0; round < ROUNDS; round += 1) {
-    const order = round % 2 === 0 ? steps : [...steps].reverse();
-    log(`${group}: round ${round + 1}/${ROUNDS}, ${SLICE} s each${round === 0 ? ` after ${WARMUP} s of warm-up` : ''}: ${order.map((s) => s.name).join(', ')}`);
-    for (const step of order) {
-      if (round === 0) await step.run(WARMUP, false);
-      await step.run(SLICE, true);
-    }
-  }
-}
-
-// ---- the machine and what cannot be measured yet -----------------------------
-
-function describeMachine(dataDir: string) {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  let dataDirFs = 'unknown';
-  try {
-    dataDirFs = execFileSync('df', ['--output=fstype', dataDir], { encoding: 'utf8' }).trim().split('\n').pop() ?? 'unknown';
-  } catch {
-    // df is optional
-  }
-  return {
-    nproc: availableParallelism(),
-    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown',
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    kernel: release(),
-    dataDirFs,
-    loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))),
-  };
-}
-
-/** The PostgreSQL server the bench may create a database on; the default is the local one the store tests use. */
-const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-interface PostgresDatabase {
-  readonly url: string;
-  readonly name: string;
-  drop(): void;
-}
-
-/**
- * A new, empty database for this run (dropped at the end), or why there is
- * none: umpin's configuration refuses PostgreSQL (issue 6), or no server
- * answers. Uses the psql client, so the bench needs no PostgreSQL driver.
- */
-function freshPostgresDatabase(env: Record<string, string>): PostgresDatabase | { unavailable: string } {
-  try {
-    loadConfig({ ...env, UMPIN_DATABASE_URL: POSTGRES_ADMIN_URL });
-  } catch (error) {
-    return { unavailable: `umpin does not support PostgreSQL yet (issue 6); its configuration says "${(error as Error).message}"` };
-  }
-  const psql = (sql: string) => execFileSync('psql', [POSTGRES_ADMIN_URL, '-v', 'ON_ERROR_STOP=1', '-Atqc', sql], {
-    stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000, env: { ...process.env, PGCONNECT_TIMEOUT: '3' },
-  });
-  const name = `umpin_bench_${process.pid}_${Date.now().toString(36)}`;
-  try {
-    psql(`CREATE DATABASE ${name}`);
-  } catch (error) {
-    const reason = ((error as { stderr?: Buffer }).stderr?.toString('utf8') || (error as Error).message).trim().split('\n')[0];
-    return { unavailable: `no PostgreSQL reachable at ${redactUrl(POSTGRES_ADMIN_URL)} to create a database on (set BENCH_POSTGRES_URL): ${reason}` };
-  }
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    name,
-    drop() {
-      try {
-        psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } catch (error) {
-        log(`could not drop the PostgreSQL database ${name}: ${(error as Error).message}`);
-      }
-    },
-  };
-}
-
-
-function gitCommit(): string {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${commit} with uncommitted changes` : commit;
-  } catch {
-    return 'unknown';
-  }
-}
-
-// ---- the profile mode -------------------------------------------------------
-
-const PROFILED = ['resetpin', 'resetpin-cached', 'logon', 'malformed', 'wsdl'] as const;
-type Profiled = (typeof PROFILED)[number];
-
-async function profile(which: Profiled, env: Record<string, string>, port: number, provisioned: Provisioned, root: string): Promise<void> {
-  const dir = join(root, 'profile');
-  const umpin = await startServer({ name: 'umpin (profiled)', port, env, readyPath: `${SERVICE_PATH}?wsdl`, args: ['--cpu-prof', '--cpu-prof-dir', dir, UMPIN_BIN, 'serve'] });
-  try {
-    const measurement = {
-      resetpin: () => {
-        const fresh = new CredentialRotation(provisioned.freshAccounts, true);
-        return new Measurement('ResetPIN, auth not cached', umpin, KDF_CONNECTIONS, 200, fresh.requestsFor, { spreadSources: true, rotation: fresh });
-      },
-      'resetpin-cached': () => {
-        const cached = new CredentialRotation(provisioned.resetAccounts, false);
-        return new Measurement('ResetPIN, auth cached', umpin, KDF_CONNECTIONS, 200, cached.requestsFor, { spreadSources: true, rotation: cached });
-      },
-      logon: () => new Measurement('phone logon', umpin, KDF_CONNECTIONS, 200, logonRequests(provisioned)),
-      malformed: async () => new Measurement('malformed envelope', umpin, FLOOR_CONNECTIONS, await probeMalformed(umpin.origin), () => [MALFORMED]),
-      wsdl: () => new Measurement('WSDL GET', umpin, FLOOR_CONNECTIONS, 200, () => [WSDL_GET]),
-    }[which];
-    const m = await measurement();
-    log(`profiling the server: ${m.name}, warm-up ${WARMUP} s, then ${SLICE * ROUNDS} s`);
-    await m.run(WARMUP, false);
-    const fromMicros = Number(process.hrtime.bigint() / 1000n);
-    await m.run(SLICE * ROUNDS, true);
-    const toMicros = Number(process.hrtime.bigint() / 1000n);
-    await umpin.stop();
-    const [file] = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-    if (!file) throw new Error(`no CPU profile was written:\n${umpin.output()}`);
-    const summary = summariseCpuProfile(join(dir, file), { fromMicros, toMicros });
-    const load = m.result();
-    const text = [
-      `CPU profile of the umpin server (main thread) during ${m.name}: ${load.rps.toFixed(1)} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms;`,
-      `server CPU per request: main thread ${load.cpu.serverMainMsPerRequest.toFixed(2)} ms, other threads ${load.cpu.serverOtherMsPerRequest.toFixed(2)} ms (the profiler itself adds some)`,
-      formatProfileSummary(summary),
-    ].join('\n');
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(join(resultsDir, `profile-${which}.txt`), `${text}\n`);
-    writeFileSync(join(resultsDir, `profile-${which}.json`), `${JSON.stringify({ load, summary, window: { fromMicros, toMicros } }, null, 2)}\n`);
-    copyFileSync(join(dir, file), join(resultsDir, `profile-${which}.cpuprofile`));
-    console.log(text);
-    log(`written: bench/results/profile-${which}.txt, .json and .cpuprofile (opens in Chrome DevTools)`);
-  } finally {
-    await umpin.stop();
-  }
-}
-
-// ---- the report -------------------------------------------------------------
-
-interface Row {
-  readonly label: string;
-  readonly load?: MeasuredLoad;
-  readonly value?: string;
-  /** The ratio the issue asks for: requests/s against the reference's, measured in the same run. */
-  readonly ratio?: number;
-  readonly ratioOf?: string;
-  /**
-   * The same ratio from CPU time, which the machine's noise moves much less:
-   * the reference's CPU per request (the KDF's, or the bare handler's) over
-   * the server's. On a quiet machine where both are CPU-bound they agree.
-   */
-  readonly cpuRatio?: number;
-  readonly goal?: number;
-}
-
-function verdict(row: Row): string {
-  if (row.load && row.load.unexpected > 0) {
-    const busy = row.load.statusCodes['503'] ?? 0;
-    return `INVALID: ${row.load.unexpected} unexpected answers${busy > 0 ? ` (${busy} × 503: busy or rate-limited)` : ''}`;
-  }
-  if (row.goal === undefined || row.ratio === undefined) return '';
-  const met = row.ratio >= row.goal;
-  const cpuMet = row.cpuRatio === undefined ? met : row.cpuRatio >= row.goal;
-  return `${met ? 'met' : 'MISSED'}${cpuMet === met ? '' : ` (by CPU: ${cpuMet ? 'met' : 'missed'}; noisy)`}`;
-}
-
-function table(head: readonly string[], cells: ReadonlyArray<readonly string[]>, markdown: boolean): string {
-  if (markdown) {
-    const line = (c: readonly string[]) => `| ${c.join(' | ')} |`;
-    return [line(head), line(head.map(() => '---')), ...cells.map(line)].join('\n');
-  }
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: readonly string[]) => c.map((x, i) => x.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
-}
-
-/** `cpuMsPerHash`: the KDF bound's CPU per hash, to estimate from a load's other-thread CPU how many hashes each request cost. */
-function formatRows(rows: readonly Row[], cpuMsPerHash: number, markdown: boolean): string {
-  const cpu = (load: MeasuredLoad) => {
-    const main = load.cpu.serverMainMsPerRequest;
-    const other = load.cpu.serverOtherMsPerRequest;
-    return `${main.toFixed(2)} + ${other.toFixed(2)}${other >= cpuMsPerHash / 2 ? ` (≈ ${(other / cpuMsPerHash).toFixed(1)} hashes)` : ''}`;
-  };
-  return table(
-    ['measurement', 'req/s', 'p50 ms', 'p99 ms', 'server CPU ms/req: main + other threads', 'ratio (req/s)', 'ratio (CPU)', 'goal', 'verdict'],
-    rows.map((r) => [
-      r.label,
-      r.load ? r.load.rps.toFixed(1) : r.value ?? '',
-      r.load ? r.load.latencyMs.p50.toFixed(1) : '',
-      r.load ? r.load.latencyMs.p99.toFixed(1) : '',
-      r.load ? cpu(r.load) : '',
-      r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}${r.ratioOf ? ` ${r.ratioOf}` : ''}`,
-      r.cpuRatio === undefined ? '' : r.cpuRatio.toFixed(2),
-      r.goal === undefined ? '' : `≥ ${r.goal}`,
-      verdict(r),
-    ]),
-    markdown,
-  );
-}
-
-interface GoalRow {
-  readonly label: string;
-  readonly value: string;
-  readonly goal: string;
-  /** undefined: no goal for this row (a reference, or B). */
-  readonly met: boolean | undefined;
-}
-
-function formatGoals(rows: readonly GoalRow[], markdown: boolean): string {
-  return table(['start-up, CLI, memory, size', 'figure', 'goal', 'verdict'], rows.map((r) => [r.label, r.value, r.goal, r.met === undefined ? '' : r.met ? 'met' : 'MISSED']), markdown);
-}
-
-interface ProcessFigures {
-  readonly startupMs: number;
-  readonly rest: Memory;
-  readonly peak: Memory;
-}
-
-function formatProcesses(processes: Record<string, ProcessFigures>, markdown: boolean): string {
-  return table(
-    ['process', 'start-up to ready ms', 'RSS at rest MiB', 'RSS peak MiB'],
-    Object.entries(processes).map(([name, p]) => [name, p.startupMs.toFixed(0), p.rest.rssMiB.toFixed(1), p.peak.peakMiB.toFixed(1)]),
-    markdown,
-  );
-}
 
 // ---- the run ----------------------------------------------------------------
-
-/** One umpin server under test: the working tree's on SQLite (always), on PostgreSQL, or another checkout's (--compare). */
-interface Instance {
-  readonly label: string;
-  readonly bin: string;
-  readonly env: Record<string, string>;
-  readonly port: number;
-  readonly provisioned: Provisioned;
-  /** Whether the phone and floor loads run on it too (PostgreSQL adds nothing to them). */
-  readonly full: boolean;
-}
 
 interface Started {
   readonly server: RunningServer;
   readonly rest: Memory;
-}
-
-/** The measurements of one instance, made once its server runs. */
-function instanceMeasurements(instance: Instance, server: RunningServer, malformedStatus: number) {
-  const { provisioned, label } = instance;
-  const fresh = new CredentialRotation(provisioned.freshAccounts, true);
-  const cached = new CredentialRotation(provisioned.resetAccounts, false);
-  return {
-    fresh,
-    cached,
-    reset: new Measurement(`${label} ResetPIN uncached`, server, KDF_CONNECTIONS, 200, fresh.requestsFor, { spreadSources: true, rotation: fresh }),
-    resetCached: new Measurement(`${label} ResetPIN cached`, server, KDF_CONNECTIONS, 200, cached.requestsFor, { spreadSources: true, rotation: cached }),
-    logon: instance.full ? new Measurement(`${label} phone logon`, server, KDF_CONNECTIONS, 200, logonRequests(provisioned)) : undefined,
-    malformed: instance.full ? new Measurement(`${label} malformed envelope`, server, FLOOR_CONNECTIONS, malformedStatus, () => [MALFORMED]) : undefined,
-    wsdl: instance.full ? new Measurement(`${label} WSDL GET`, server, FLOOR_CONNECTIONS, 200, () => [WSDL_GET]) : undefined,
-  };
 }
 
 async function main(): Promise<void> {
@@ -600,7 +145,10 @@ async function main(): Promise<void> {
     const which = options['cpu-prof'];
     if (which !== undefined) {
       if (!(PROFILED as readonly string[]).includes(which)) throw new TypeError(`--cpu-prof takes one of ${PROFILED.join(', ')}`);
-      await profile(which as Profiled, umpinInstance.env, umpinInstance.port, umpinInstance.provisioned, root);
+      await profile(which as Profiled, {
+        umpinBin: UMPIN_BIN, env: umpinInstance.env, port: umpinInstance.port, provisioned: umpinInstance.provisioned, root,
+        schedule: SCHEDULE, connections: { kdf: KDF_CONNECTIONS, floor: FLOOR_CONNECTIONS }, resultsDir,
+      });
       return;
     }
 
@@ -695,7 +243,7 @@ async function main(): Promise<void> {
     // The KDF-bound loads, interleaved with slices of the KDF bound itself.
     const kdfSlices: KdfSlice[] = [];
     const kdfBound = present([a.reset, b?.reset, peerReset, a.resetCached, b?.resetCached, peerResetCached, largeM?.resetCached, p?.reset, p?.resetCached, a.logon, b?.logon, largeM?.logon]);
-    await interleave('KDF-bound', [
+    await interleave('KDF-bound', SCHEDULE, [
       { name: 'KDF bound', run: async (seconds, record) => { if (record) kdfSlices.push(await kdfSlice(kdfConcurrency, seconds, 0.5)); } },
       ...kdfBound.map((m) => ({ name: m.name, run: (sec: number, r: boolean) => m.run(sec, r) })),
     ]);
@@ -706,7 +254,7 @@ async function main(): Promise<void> {
     const barePost = new Measurement('bare Fastify POST', bare.server, FLOOR_CONNECTIONS, 200, () => [{ ...MALFORMED, path: '/' }]);
     const bareGet = new Measurement('bare Fastify GET', bare.server, FLOOR_CONNECTIONS, 200, () => [{ ...WSDL_GET, path: '/' }]);
     const floor = present([barePost, a.malformed, b?.malformed, bareGet, a.wsdl, b?.wsdl]);
-    await interleave('floor', floor.map((m) => ({ name: m.name, run: (sec: number, r: boolean) => m.run(sec, r) })));
+    await interleave('floor', SCHEDULE, floor.map((m) => ({ name: m.name, run: (sec: number, r: boolean) => m.run(sec, r) })));
 
     const processes: Record<string, ProcessFigures> = {};
     const figures = (name: string, started: Started | undefined) => {
@@ -771,126 +319,14 @@ async function main(): Promise<void> {
     }
 
     // ---- figures ----
-    const kdfSeconds = kdfSlices.reduce((sum, k) => sum + k.seconds, 0);
-    const kdfHashes = kdfSlices.reduce((sum, k) => sum + k.hashes, 0);
-    const hashesPerSecond = kdfHashes / kdfSeconds;
-    const cpuMsPerHash = kdfSlices.reduce((sum, k) => sum + k.cpuMsPerHash * k.hashes, 0) / kdfHashes;
-    const bound = (calls: number) => hashesPerSecond / calls;
-    const cpuPerRequest = (load: MeasuredLoad) => load.cpu.serverMainMsPerRequest + load.cpu.serverOtherMsPerRequest;
-    /** hashes/s ÷ calls and CPU per request against `calls` hashes' CPU. */
-    const kdfRatios = (load: MeasuredLoad, calls: number) => ({ ratio: load.rps / bound(calls), cpuRatio: (calls * cpuMsPerHash) / cpuPerRequest(load) });
-    // A cached ResetPIN costs one KDF call, plus the password's when its login missed the cache (replayed by the rotation).
-    const cachedCalls = (m: { cached: CredentialRotation }) => KDF_CALLS.resetpinCached + m.cached.missRatio;
+    const computed = computeFigures({ kdfSlices, a, b, p, barePost, bareGet, peerReset, peerResetCached, peerRotation, largeM });
+    const {
+      hashesPerSecond, cpuMsPerHash, bound, kdfSpread, A, B, P, peerLoad, peerRatios, umpinToPeer, peerCachedLoad, peerCachedCalls, peerCachedRatios, umpinToPeerCached,
+      largeLoads, largeRatios, barePostLoad, bareGetLoad, noise,
+    } = computed;
+    const rows = loadRows(computed, { kdfConcurrency, postgresNote, malformedStatus, large: largeLoads && LARGE, compareBin: COMPARE_BIN });
 
-    const barePostLoad = barePost.result();
-    const bareGetLoad = bareGet.result();
-    const floorRatios = (load: MeasuredLoad, reference: MeasuredLoad) => ({ ratio: load.rps / reference.rps, cpuRatio: cpuPerRequest(reference) / cpuPerRequest(load) });
-    const results = (m: ReturnType<typeof instanceMeasurements>) => {
-      const reset = m.reset.result();
-      const resetCached = m.resetCached.result();
-      const logon = m.logon?.result();
-      const malformed = m.malformed?.result();
-      const wsdl = m.wsdl?.result();
-      return {
-        loads: { reset, resetCached, logon, malformed, wsdl },
-        kdfCallsCached: cachedCalls(m),
-        ratios: {
-          reset: kdfRatios(reset, KDF_CALLS.resetpin),
-          resetCached: kdfRatios(resetCached, cachedCalls(m)),
-          logon: logon && kdfRatios(logon, KDF_CALLS.logon),
-          malformed: malformed && floorRatios(malformed, barePostLoad),
-          wsdl: wsdl && floorRatios(wsdl, bareGetLoad),
-        },
-      };
-    };
-    const A = results(a);
-    const B = b && results(b);
-    const P = p && results(p);
-    const peerLoad = peerReset.result();
-    const peerRatios = { ...kdfRatios(peerLoad, KDF_CALLS.resetpin) };
-    const umpinToPeer = { ratio: A.loads.reset.rps / peerLoad.rps, cpuRatio: cpuPerRequest(peerLoad) / cpuPerRequest(A.loads.reset) };
-    const peerCachedLoad = peerResetCached.result();
-    const peerCachedCalls = KDF_CALLS.resetpinCached + peerRotation.missRatio;
-    const peerCachedRatios = kdfRatios(peerCachedLoad, peerCachedCalls);
-    const umpinToPeerCached = { ratio: A.loads.resetCached.rps / peerCachedLoad.rps, cpuRatio: cpuPerRequest(peerCachedLoad) / cpuPerRequest(A.loads.resetCached) };
-    /** The large database's load against the small one's: requests/s, and CPU per request the other way round. */
-    const againstSmall = (load: MeasuredLoad, small: MeasuredLoad | undefined) => small && { ratio: load.rps / small.rps, cpuRatio: cpuPerRequest(small) / cpuPerRequest(load) };
-    const largeLoads = largeM && { resetCached: largeM.resetCached.result(), logon: largeM.logon.result() };
-    const largeRatios = largeLoads && { resetCached: againstSmall(largeLoads.resetCached, A.loads.resetCached), logon: againstSmall(largeLoads.logon, A.loads.logon) };
-
-    /** Cores' worth of CPU that neither the server under load nor the load generator used: other tenants, mostly. */
-    const others = (list: readonly MeasuredLoad[]) => list.reduce((sum, l) => sum + l.cpu.machineBusyCores - l.cpu.serverCores - l.cpu.clientCores, 0) / list.length;
-    const noise = { kdfBoundLoads: others([A.loads.reset, A.loads.resetCached, peerLoad]), floorLoads: others([barePostLoad, bareGetLoad]) };
-
-    const kdfSpread = kdfSlices.map((k) => k.hashesPerSecond.toFixed(0)).join(', ');
-    const row = (label: string, load: MeasuredLoad | undefined, r: { ratio: number; cpuRatio?: number } | undefined, ratioOf: string, goal?: number): Row[] =>
-      load ? [{ label, load, ratio: r?.ratio, cpuRatio: r?.cpuRatio, ratioOf, ...(goal === undefined ? {} : { goal }) }] : [];
-    const missed = (calls: number) => `${((calls - 1) * 100).toFixed(0)} % missed the cache`;
-    const rows: Row[] = [
-      { label: `1. KDF bound: argon2id m=${DEFAULT_KDF_COST.memoryCost} t=${DEFAULT_KDF_COST.timeCost} p=${DEFAULT_KDF_COST.parallelism}, ${kdfConcurrency} in flight (hashes/s)`, value: `${hashesPerSecond.toFixed(1)} (slices ${kdfSpread}; ${cpuMsPerHash.toFixed(1)} CPU ms/hash)` },
-      { label: '   KDF-bound ResetPIN = hashes/s ÷ 2 KDF calls (auth not cached)', value: bound(KDF_CALLS.resetpin).toFixed(1) },
-      { label: `   KDF-bound ResetPIN = hashes/s ÷ ${A.kdfCallsCached.toFixed(2)} KDF calls (auth cached; ${missed(A.kdfCallsCached)})`, value: bound(A.kdfCallsCached).toFixed(1) },
-      { label: '   KDF-bound phone logon = hashes/s ÷ 1 KDF call', value: bound(KDF_CALLS.logon).toFixed(1) },
-      ...row('2. umpin ResetPIN, SQLite, auth not cached (each login once)', A.loads.reset, A.ratios.reset, 'of KDF bound', GOALS.kdfShare),
-      ...row('   umpin ResetPIN, SQLite, auth cached (logins repeat)', A.loads.resetCached, A.ratios.resetCached, 'of KDF bound', GOALS.kdfShare),
-      ...(P
-        ? [
-          ...row('   umpin ResetPIN, PostgreSQL, auth not cached', P.loads.reset, { ratio: P.ratios.reset.ratio }, 'of KDF bound', GOALS.kdfShare),
-          ...row(`   umpin ResetPIN, PostgreSQL, auth cached (${missed(P.kdfCallsCached)})`, P.loads.resetCached, { ratio: P.ratios.resetCached.ratio }, 'of KDF bound', GOALS.kdfShare),
-        ]
-        : [{ label: '   umpin ResetPIN, PostgreSQL', value: `n/a: ${postgresNote.replace(/^not available: /, '')}` }]),
-      ...row('3. umpin phone logon /tui/v1/logon', A.loads.logon, A.ratios.logon, 'of KDF bound', GOALS.logon),
-      ...row(`4. umpin malformed envelope (HTTP ${malformedStatus} fault)`, A.loads.malformed, A.ratios.malformed, 'of bare POST', GOALS.floor),
-      ...row('   bare Fastify POST, constant', barePostLoad, undefined, ''),
-      ...row('   umpin WSDL GET', A.loads.wsdl, A.ratios.wsdl, 'of bare GET', GOALS.floor),
-      ...row('   bare Fastify GET, constant', bareGetLoad, undefined, ''),
-      ...row('5. peer ResetPIN (node-soap, same work), no credential cache', peerLoad, peerRatios, 'of KDF bound'),
-      ...row(`   peer ResetPIN, credential cache (${missed(peerCachedCalls)})`, peerCachedLoad, peerCachedRatios, 'of KDF bound'),
-      { label: '   umpin ÷ peer, ResetPIN, neither caching', ...umpinToPeer, goal: GOALS.peerUncached },
-      { label: '   umpin ÷ peer, ResetPIN, both caching credentials', ...umpinToPeerCached, goal: GOALS.peerCached },
-      ...(largeLoads && largeRatios
-        ? [
-          ...row(`7. umpin ResetPIN cached, large database (${LARGE.mailboxes} mailboxes, ${LARGE.audit} audit rows)`, largeLoads.resetCached, largeRatios.resetCached, 'of small database', GOALS.largeWithin),
-          ...row('   umpin phone logon, large database', largeLoads.logon, largeRatios.logon, 'of small database', GOALS.largeWithin),
-        ]
-        : []),
-      ...(B
-        ? [
-          { label: `B: ${COMPARE_BIN} (--compare)`, value: '' },
-          ...row('   B ResetPIN, SQLite, auth not cached', B.loads.reset, B.ratios.reset, 'of KDF bound', GOALS.kdfShare),
-          ...row('   B ResetPIN, SQLite, auth cached', B.loads.resetCached, B.ratios.resetCached, 'of KDF bound', GOALS.kdfShare),
-          ...row('   B phone logon', B.loads.logon, B.ratios.logon, 'of KDF bound', GOALS.kdfShare),
-          ...row('   B malformed envelope', B.loads.malformed, B.ratios.malformed, 'of bare POST', GOALS.floor),
-          ...row('   B WSDL GET', B.loads.wsdl, B.ratios.wsdl, 'of bare GET', GOALS.floor),
-          ...(['reset', 'resetCached', 'logon', 'malformed', 'wsdl'] as const).flatMap((key) => {
-            const la = A.loads[key];
-            const lb = B.loads[key];
-            return la && lb ? [{ label: `   B ÷ umpin, ${key}`, ratio: lb.rps / la.rps, cpuRatio: cpuPerRequest(la) / cpuPerRequest(lb) }] : [];
-          }),
-        ]
-        : []),
-    ];
-
-    const median = (values: readonly number[]) => medianRun(values.map((v) => ({ wallMs: v, cpuMs: 0, peakMiB: 0 }))).wallMs;
-    const mib = (x: number) => `${x.toFixed(1)} MiB`;
-    const describeRun = (r: CommandRun) => `${r.wallMs.toFixed(0)} ms (CPU ${r.cpuMs.toFixed(0)} ms, peak ${mib(r.peakMiB)})`;
-    const goalRows: GoalRow[] = [
-      ...Object.entries(startups).flatMap(([label, st]) => [
-        { label: `${label}: start-up to ready (median of ${st.startupMs.length})`, value: `${median(st.startupMs).toFixed(0)} ms`, goal: `< ${GOALS.startupMs} ms`, met: label === 'umpin' ? median(st.startupMs) < GOALS.startupMs : undefined },
-        { label: `${label}: RSS at rest (median of ${st.restMiB.length})`, value: mib(median(st.restMiB)), goal: `< ${GOALS.restMiB} MiB`, met: label === 'umpin' ? median(st.restMiB) < GOALS.restMiB : undefined },
-      ]),
-      ...Object.entries(cli).map(([name, r]) => ({
-        label: `${name} (median of ${r.runs}, wall)`, value: describeRun(r), goal: name.startsWith('node') ? '' : `< ${GOALS.cliMs} ms`, met: name === 'umpin pin show' ? r.wallMs < GOALS.cliMs : undefined,
-      })),
-      ...(large
-        ? [
-          { label: `large database: umpin import of ${LARGE.mailboxes} users and mailboxes, ${LARGE.audit} audit rows`, value: `${(large.built.import.wallMs / 1000).toFixed(1)} s (CPU ${(large.built.import.cpuMs / 1000).toFixed(1)} s, peak ${mib(large.built.import.peakMiB)})`, goal: '< 60 s', met: large.built.import.wallMs < 60_000 },
-          ...Object.entries(listings).map(([name, r]) => ('error' in r
-            ? { label: `large database: ${name}`, value: `failed: ${r.error}`, goal: '', met: undefined }
-            : { label: `large database: ${name} (output discarded)`, value: describeRun(r), goal: `peak < ${GOALS.listingPeakMiB} MiB`, met: name.startsWith('umpin') ? r.peakMiB < GOALS.listingPeakMiB : undefined })),
-        ]
-        : []),
-    ];
+    const goals = goalRows({ startups, cli, large: large && { import: large.built.import, counts: LARGE }, listings });
 
     const seconds = (Date.now() - began) / 1000;
     const report = {
@@ -924,37 +360,9 @@ async function main(): Promise<void> {
     const settingsLine = `${ROUNDS} interleaved rounds of ${SLICE} s per measurement after ${WARMUP} s of warm-up; ${KDF_CONNECTIONS} connections for KDF-bound loads, ${FLOOR_CONNECTIONS} for the floor; ResetPIN connections each from their own 127.0.1.x address (umpin limits requests per address); ${MAILBOXES} mailboxes reset in turn (cached), ${FRESH} reset once each (not cached), ${PHONE_MAILBOXES} for the phone; log level warn`;
     const postgresLine = `PostgreSQL: ${postgresNote}${P ? ' (its rows have no CPU ratio: the database server\'s CPU is not umpin\'s)' : ''}`;
     const noiseLine = `Noise: other processes kept ${noise.kdfBoundLoads.toFixed(2)} of ${machine.nproc} cores busy during the KDF-bound loads, ${noise.floorLoads.toFixed(2)} during the floor loads; KDF-bound slices ${kdfSpread} hashes/s.`;
-    console.log(`\numpin benchmark, ${report.at}, commit ${report.commit}, ${seconds.toFixed(0)} s`);
-    console.log(`machine: ${machineLine}`);
-    console.log(`${settingsLine}\n`);
-    console.log(formatRows(rows, cpuMsPerHash, false));
-    console.log('');
-    console.log(formatProcesses(processes, false));
-    console.log('');
-    console.log(formatGoals(goalRows, false));
-    console.log(`\n${postgresLine}\n${noiseLine}`);
-
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-    appendFileSync(join(resultsDir, 'history.jsonl'), `${JSON.stringify(report)}\n`);
-    writeFileSync(join(resultsDir, 'latest.md'), [
-      `Run ${report.at} (commit ${report.commit}), ${seconds.toFixed(0)} s.`,
-      '',
-      `Machine: ${machineLine}.`,
-      '',
-      `${settingsLine}.`,
-      '',
-      formatRows(rows, cpuMsPerHash, true),
-      '',
-      formatProcesses(processes, true),
-      '',
-      formatGoals(goalRows, true),
-      '',
-      `${postgresLine}.`,
-      '',
-      noiseLine,
-      '',
-    ].join('\n'));
+    const text: ReportText = { machineLine, settingsLine, postgresLine, noiseLine, rows, cpuMsPerHash, processes, goalRows: goals };
+    printReport(report, text);
+    writeReport(resultsDir, report, text);
     log('written: bench/results/latest.json and latest.md; appended to bench/results/history.jsonl');
   } finally {
     for (const server of servers) await server.stop();

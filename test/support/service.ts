@@ -140,7 +140,7 @@ export async function isActivePin(services: Services, login: string, pin: string
 }
 
 /** Everything a rejected request must leave as it was. */
-export async function snapshotState(service: TestService, logins: readonly string[]): Promise<unknown> {
+export async function snapshotState(service: Pick<TestService, 'services' | 'config'>, logins: readonly string[]): Promise<unknown> {
   const { store } = service.services;
   const mailboxes = await Promise.all(logins.map(async (login) => ({
     mailbox: await store.findMailbox(login),
