@@ -47,6 +47,11 @@ export async function openPostgresDatabase(url: string): Promise<PostgresDatabas
   // An idle connection the server closes (restart, idle timeout) is dropped from the pool and the next
   // query opens a new one; without a listener the 'error' event would end the process.
   pool.on('error', () => {});
+  // The pool listens to a connection's errors only while the connection is idle in it: an error that
+  // reaches a connection handed out, or one the pool has just dropped (a reset after the server's
+  // "terminating connection"), would be an uncaught 'error' event and end the process. The query in
+  // flight is failed by pg either way, and a broken connection is not reused.
+  pool.on('connect', (client) => client.on('error', () => {}));
   let schema: string | null | undefined;
   try {
     const { rows } = await pool.query<{ schema: string | null }>('select current_schema() as schema');
