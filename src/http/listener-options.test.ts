@@ -69,16 +69,21 @@ describe('readTlsCredentials', () => {
     }
   });
 
-  // Node 20 on OpenSSL 3 reports a PEM key without its passphrase as ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED, not the
-  // ERR_MISSING_PASSPHRASE listener-options.ts looks for, so the advice to decrypt the key is never given (found 2026-12-02).
-  it('names an encrypted key as encrypted', { todo: 'the encrypted-key message is never reached on Node 20 (see above)' }, async () => {
+  // Node 20 on OpenSSL 3 reports a PKCS#8 key without its passphrase as ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED, not
+  // ERR_MISSING_PASSPHRASE: the advice to decrypt the key was never given (found 2026-12-02).
+  it('names an encrypted key as encrypted, PKCS#8 or the older PEM with a Proc-Type header', async () => {
     const made = await makeTestCertificate('IP:127.0.0.1', 'ec');
-    const encrypted = join(dirname(made.certFile), 'encrypted-key.pem');
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    await writeFile(encrypted, privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }), { mode: 0o600 });
+    const pkcs8 = join(dirname(made.certFile), 'encrypted-pkcs8.pem');
+    const traditional = join(dirname(made.certFile), 'encrypted-rsa.pem');
+    const { privateKey: ec } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await writeFile(pkcs8, ec.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }), { mode: 0o600 });
+    const { privateKey: rsa } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(traditional, rsa.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }), { mode: 0o600 });
     try {
-      assert.throws(() => readTlsCredentials({ certFile: made.certFile, keyFile: encrypted }), configError('UMPIN_TLS_KEY',
-        `${encrypted} is encrypted with a passphrase, which umpin cannot prompt for; decrypt it (openssl pkey -in encrypted.pem -out key.pem) and keep it mode 0600.`));
+      for (const keyFile of [pkcs8, traditional]) {
+        assert.throws(() => readTlsCredentials({ certFile: made.certFile, keyFile }), configError('UMPIN_TLS_KEY',
+          `${keyFile} is encrypted with a passphrase, which umpin cannot prompt for; decrypt it (openssl pkey -in encrypted.pem -out key.pem) and keep it mode 0600.`));
+      }
     } finally {
       await rm(dirname(made.certFile), { recursive: true, force: true });
     }

@@ -72,7 +72,10 @@ export function readTlsCredentials(files: NonNullable<Config['tls']>): TlsCreden
   try {
     key = createPrivateKey(keyPem); // parsed here only to check it; TLS is given the PEM
   } catch (error) {
-    const encrypted = (error as { code?: string }).code === 'ERR_MISSING_PASSPHRASE';
+    // Node 20 reports a PKCS#8 key without its passphrase as ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED, not
+    // ERR_MISSING_PASSPHRASE: the PEM's own markers (PKCS#8 and the older Proc-Type header) say it for sure.
+    const encrypted = (error as { code?: string }).code === 'ERR_MISSING_PASSPHRASE'
+      || /-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type: 4,ENCRYPTED$/m.test(keyPem.toString());
     throw new ConfigError('UMPIN_TLS_KEY', encrypted
       ? `${files.keyFile} is encrypted with a passphrase, which umpin cannot prompt for; decrypt it (openssl pkey -in encrypted.pem -out key.pem) and keep it mode 0600.`
       : `${files.keyFile} holds no PEM private key; point it at the key (-----BEGIN PRIVATE KEY-----) of UMPIN_TLS_CERT.`);
