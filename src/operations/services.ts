@@ -3,7 +3,7 @@ import type { UserDirectory } from '../auth/ldap-authenticator.ts';
 import type { ServerKeyring } from '../crypto/secret-key.ts';
 import type { Kdf } from '../crypto/kdf.ts';
 import type { KeyedMutex } from '../lib/keyed-mutex.ts';
-import type { MailTransport } from '../mail/mail-message.ts';
+import type { MailTransport } from '../mail/transport.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { DigitSource } from '../pin/index.ts';
 import type { PinStore } from '../store/index.ts';
@@ -27,7 +27,7 @@ export interface Services {
   readonly kdf: Kdf;
   readonly authenticator: Authenticator;
   /** The server keyring: the current key (`keyId`, `pepper`, `payloadKey`) and the previous ones. */
-  readonly secret: ServerKeyring;
+  readonly keyring: ServerKeyring;
   readonly transport: MailTransport;
   readonly mail: {
     readonly from: string;
