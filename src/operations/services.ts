@@ -9,13 +9,9 @@ import type { DigitSource } from '../pin/index.ts';
 import type { PinStore } from '../store/index.ts';
 import type { Dialer } from './dialer.ts';
 import type { Limits } from './limits.ts';
+import type { Logger } from '../observability/logger.ts';
 
-/** The minimal logger the operations need; pino satisfies it. */
-export interface Logger {
-  info(object: object, message?: string): void;
-  warn(object: object, message?: string): void;
-  error(object: object, message?: string): void;
-}
+export type { Logger };
 
 /**
  * Everything an operation may use, built once by the composition root
