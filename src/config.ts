@@ -12,11 +12,14 @@
  * setting, suggest a fix and never echo a password), and a library would need
  * a custom message for nearly every field.
  */
-import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
 import { redactUrl } from './lib/redact-url.ts';
+import {
+  checkPostgresUrl, pairTls, parseAccessNumber, parseAddressList, parseAttributeName, parseBoolean, parseInteger, parseLdapUrl, parseListen,
+  parseLogLevel, parseMailFrom, parseNameList, parsePublicUrl, parseRealm, parseRedisUrl, parseTrustedProxies,
+} from './config/parse.ts';
 
 export { ConfigError };
 
@@ -355,13 +358,6 @@ export function describeSettings(format: 'text' | 'markdown' = 'text'): string {
   return rows.map(([name, row]) => `  ${name.padEnd(width)}  ${row.help} (default ${row.default})`).join('\n');
 }
 
-function parseListen(raw: string, setting = 'UMPIN_LISTEN', examplePort = '8080'): Config['listen'] {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw);
-  const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new ConfigError(setting, `"${raw}" is not host:port, e.g. 127.0.0.1:${examplePort}, 0.0.0.0:${examplePort} or [::1]:${examplePort}.`);
-  return { host: match[1] ?? match[2] ?? '', port };
-}
-
 function parseDatabaseUrl(raw: string | undefined, { cwd, dataDir }: SettingContext): Config['database'] {
   if (raw === undefined) return { engine: 'sqlite', file: resolve(dataDir, DEFAULT_DATABASE_FILE) };
   if (raw.startsWith('sqlite:')) {
@@ -371,25 +367,6 @@ function parseDatabaseUrl(raw: string | undefined, { cwd, dataDir }: SettingCont
   }
   if (/^postgres(ql)?:/.test(raw)) return { engine: 'postgres', url: checkPostgresUrl(raw) };
   throw new ConfigError('UMPIN_DATABASE_URL', `"${redactUrl(raw)}" is not a database URL; use sqlite:<file> or postgres://user:password@host:5432/database.`);
-}
-
-/** libpq's URL form; the driver reads the rest (sslmode, options, …). A refusal never shows the password. */
-function checkPostgresUrl(raw: string): string {
-  const example = 'use postgres://user:password@host:5432/database (a password with @ / : # ? or % percent-encoded)';
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('UMPIN_DATABASE_URL', `"${redactUrl(raw)}" is not a valid URL; ${example}.`);
-  }
-  if (!raw.includes('//') || (url.hostname === '' && !url.searchParams.has('host'))) {
-    throw new ConfigError('UMPIN_DATABASE_URL', `"${redactUrl(raw)}" names no server; ${example}.`);
-  }
-  // postgres://u:12/x@host/db parses as host "u", port 12 and database "x@host/db": a password cut short.
-  if (/[/@]/.test(url.pathname.slice(1))) {
-    throw new ConfigError('UMPIN_DATABASE_URL', `"${redactUrl(raw)}" does not end in a database name; ${example}.`);
-  }
-  return raw;
 }
 
 /** Where the state lives, for logs and the CLI: the SQLite file, or the PostgreSQL URL without its secrets. */
@@ -431,97 +408,6 @@ function readLdap(setting: <K extends SettingName>(name: K) => SettingValue<K>, 
   });
 }
 
-function parseLdapUrl(raw: string): string {
-  if (!/^ldaps?:\/\/[^/\s]+\/?$/.test(raw)) throw new ConfigError('UMPIN_LDAP_URL', `"${raw}" is not ldap://host[:port] or ldaps://host[:port].`);
-  return raw.replace(/\/$/, '');
-}
-
-function parseAttributeName(raw: string, name: string): string {
-  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(raw)) throw new ConfigError(name, `"${raw}" is not an attribute name such as uid or sAMAccountName.`);
-  return raw;
-}
-
-function parseRedisUrl(raw: string): string {
-  if (!/^rediss?:\/\/\S+$/.test(raw)) throw new ConfigError('UMPIN_REDIS_URL', `"${redactUrl(raw)}" is not redis://[:password@]host:6379[/db] or rediss://….`);
-  return raw;
-}
-
-function pairTls(cert: string | undefined, key: string | undefined): Config['tls'] {
-  if (cert === undefined && key === undefined) return undefined;
-  if (cert === undefined) throw new ConfigError('UMPIN_TLS_CERT', 'UMPIN_TLS_KEY is set without a certificate; set UMPIN_TLS_CERT to the PEM chain too.');
-  if (key === undefined) throw new ConfigError('UMPIN_TLS_KEY', 'UMPIN_TLS_CERT is set without a key; set UMPIN_TLS_KEY to the PEM private key too.');
-  return Object.freeze({ certFile: cert, keyFile: key });
-}
-
-/** Each entry is an IPv4/IPv6 address or CIDR; Fastify's proxy-addr reads them. */
-function parseTrustedProxies(raw: string): string[] {
-  return parseAddressList(raw, 'UMPIN_TRUSTED_PROXIES');
-}
-
-function parseAddressList(raw: string, setting: string): string[] {
-  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
-  for (const entry of entries) {
-    const [address = '', bits, extra] = entry.split('/');
-    const version = isIP(address);
-    const maxBits = version === 6 ? 128 : 32;
-    if (version === 0 || extra !== undefined || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > maxBits))) {
-      throw new ConfigError(setting, `"${entry}" is not an address or CIDR such as 10.0.0.5 or 10.0.0.0/8.`);
-    }
-  }
-  return entries;
-}
-
-function parseBoolean(name: string, raw: string): boolean {
-  if (/^(true|yes|1|on)$/i.test(raw)) return true;
-  if (/^(false|no|0|off)$/i.test(raw)) return false;
-  throw new ConfigError(name, `"${raw}" must be true or false.`);
-}
-
-function parsePublicUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('UMPIN_PUBLIC_URL', `"${raw}" is not a URL; use e.g. https://um.example.com.`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('UMPIN_PUBLIC_URL', 'must start with https:// or http://.');
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
-}
-
-function parseInteger(name: string, raw: string, min: number, max: number): number {
-  const parsed = Number(raw);
-  if (!/^\d+$/.test(raw) || parsed < min || parsed > max) throw new ConfigError(name, `"${raw}" must be a whole number from ${min} to ${max}.`);
-  return parsed;
-}
-
-function parseAccessNumber(raw: string): string {
-  if (!/^\+?[0-9][0-9 ()./-]{2,30}$/.test(raw)) {
-    throw new ConfigError('UMPIN_VOICE_ACCESS_NUMBER', `"${raw}" is not a telephone number such as +1 555 0100.`);
-  }
-  return raw;
-}
-
-function parseMailFrom(raw: string, setting = 'UMPIN_MAIL_FROM'): string {
-  if (!/^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/.test(raw)) {
-    throw new ConfigError(setting, `"${raw}" is not an address such as voicemail@example.com or "Voice Mail <voicemail@example.com>".`);
-  }
-  return raw;
-}
-
-function parseRealm(raw: string): string {
-  if (!/^[\x20-\x7e]{1,64}$/.test(raw) || raw.includes('"') || raw.includes('\\')) {
-    throw new ConfigError('UMPIN_REALM', 'must be 1–64 printable ASCII characters without quotes or backslashes.');
-  }
-  return raw;
-}
-
-function parseLogLevel(raw: string): Config['logLevel'] {
-  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-  const level = levels.find((l) => l === raw.toLowerCase());
-  if (!level) throw new ConfigError('UMPIN_LOG_LEVEL', `"${raw}" must be one of ${levels.join(', ')}.`);
-  return level;
-}
-
 /** The FastAGI settings are read only with UMPIN_AGI_LISTEN; without it any of them set is a mistake. */
 function readAgi(setting: <K extends SettingName>(name: K) => SettingValue<K>, value: (name: SettingName) => string | undefined): AgiConfig | undefined {
   const listen = setting('UMPIN_AGI_LISTEN');
@@ -539,10 +425,3 @@ function readAgi(setting: <K extends SettingName>(name: K) => SettingValue<K>, v
   });
 }
 
-/** Asterisk contexts and FreeSWITCH domains: letters, digits and `._-`, or `*`. */
-function parseNameList(raw: string, setting: string): string[] {
-  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
-  const bad = entries.find((entry) => entry !== '*' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(entry));
-  if (bad !== undefined) throw new ConfigError(setting, `"${bad}" is not a context or domain name such as default or pbx.example.com (or * for any).`);
-  return entries;
-}
