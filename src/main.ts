@@ -1,10 +1,10 @@
 /**
  * `umpin serve`: the composition root of the running service — services
- * (compose.ts), the HTTP server, the recovery sweeper and the outbox worker.
+ * (open-services.ts), the HTTP server, the recovery sweeper and the outbox worker.
  */
 import { pino, type Logger as PinoLogger } from 'pino';
 import { startAgiServer, type AgiServer } from './agi/agi-server.ts';
-import { describeMail, openServices } from './compose.ts';
+import { describeMail, openServices } from './open-services.ts';
 import { describeDatabase, type Config } from './config.ts';
 import { buildListenerOptions } from './http/listener-options.ts';
 import { buildHttpServer } from './http/server.ts';

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { openServices } from '../../src/compose.ts';
+import { openServices } from '../../src/open-services.ts';
 import { loadConfig } from '../../src/config.ts';
 import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
 import { addUser } from '../../src/operations/admin/users.ts';

@@ -19,13 +19,11 @@ import { ConfigError, type LdapConfig } from '../config.ts';
 import { AuthenticationFailed, ServerBusy } from '../errors.ts';
 import { readCertificateFile, readSettingFile } from '../read-setting-file.ts';
 import { withDeadline } from '../lib/with-deadline.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { Authenticator } from './authenticate.ts';
 
-/** What the authenticator tells the operator; pino satisfies it. Never given a password. */
-export interface DirectoryLog {
-  warn(object: object, message?: string): void;
-  error(object: object, message?: string): void;
-}
+/** What the directory tells the operator: warnings and errors of the one logger shape. */
+export type DirectoryLog = Pick<Logger, 'warn' | 'error'>;
 
 export const DIRECTORY_RETRY_AFTER_SECONDS = 30;
 

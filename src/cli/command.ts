@@ -45,7 +45,7 @@ export async function withServices<T>(action: (services: Services) => Promise<T>
   const config = loadConfig();
   // Loaded here, not at the top: main.ts brings the HTTP server and mail relay with it, which
   // help, usage errors and a bad configuration do not need (it is most of a command's start-up).
-  const { openServices } = await import('../compose.ts');
+  const { openServices } = await import('../open-services.ts');
   const opened = await openServices(config, cliLogger);
   try {
     return await action(opened.services);

@@ -34,7 +34,7 @@ export async function printTableStream(header: readonly string[], rows: AsyncIte
 }
 
 /** Reads all of standard input and drops one trailing newline, as `docker login --password-stdin` does. */
-export async function readSecretFromStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
+export async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');

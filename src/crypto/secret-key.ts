@@ -10,7 +10,7 @@
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../errors.ts';
 
 /** One key of the ring, with what is derived from it. */
 export interface ServerSecret {

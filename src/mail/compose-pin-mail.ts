@@ -5,7 +5,7 @@
  * language come from pin-mail-templates.ts, the policy's own text is
  * rendered by policy-text.ts.
  */
-import type { MailMessage } from './mail-message.ts';
+import type { MailMessage } from './transport.ts';
 import { chooseTemplate, fillPlaceholders, type PinMailKind, type PinMailTemplate } from './pin-mail-templates.ts';
 import { escapeHtml, policyToHtml, policyToText } from './policy-text.ts';
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { InternalError, MailHandOffFailed, ServerBusy } from '../errors.ts';
 import type { HandOffOutcome } from '../observability/metrics.ts';
 import { handOffAuditDetail, handOffWithin, toHandOffFacts } from './hand-off.ts';
-import type { HandOffReceipt, MailMessage, MailTransport } from './mail-message.ts';
+import type { HandOffReceipt, MailMessage, MailTransport } from './transport.ts';
 
 const MESSAGE: MailMessage = { from: 'umpin@example.com', to: 'alice@example.com', subject: 'PIN', text: '1234\n', html: '<p>1234</p>', headers: {} };
 

@@ -7,7 +7,7 @@
 import { MailHandOffFailed, type HandOffFacts, type UmpinError } from '../errors.ts';
 import { withDeadline } from '../lib/with-deadline.ts';
 import type { HandOffOutcome } from '../observability/metrics.ts';
-import type { HandOffReceipt, MailMessage, MailTransport } from './mail-message.ts';
+import type { HandOffReceipt, MailMessage, MailTransport } from './transport.ts';
 
 /**
  * One hand-off within `timeoutMs`; a transport silent that long is a temporary failure.

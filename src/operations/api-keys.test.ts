@@ -25,8 +25,8 @@ function idOf(key: string): string {
 
 /** The services with a keyring of `current` first and then `previous`, as after a rotation. */
 function withRing(h: OperationsHarness, current: ServerSecret, ...previous: ServerSecret[]): Services {
-  const secret: ServerKeyring = { ...current, previous, keys: [current, ...previous] };
-  return { ...h.services, secret };
+  const keyring: ServerKeyring = { ...current, previous, keys: [current, ...previous] };
+  return { ...h.services, keyring };
 }
 
 function only(secret: ServerSecret): ServerSecret {
@@ -54,7 +54,7 @@ describe('createApiKey', () => {
       assert.deepEqual(audit.map((e) => [e.event, e.outcome, e.actor, e.source, e.detail]), [['apikey.add', 'success', 'admin', 'cli', { name: 'asterisk-1', id }]]);
       assert.ok(!JSON.stringify(audit).includes(secret), 'the audit never holds the secret');
       const stored = await h.services.store.findApiKeyVerifier(id);
-      assert.equal(stored?.keyId, h.services.secret.keyId);
+      assert.equal(stored?.keyId, h.services.keyring.keyId);
       assert.ok(!stored?.verifier.toString('latin1').includes(secret) && !stored?.verifier.equals(Buffer.from(secret, 'base64url')), 'only a verifier is stored');
       assert.notEqual(idOf(await createApiKey(h.services, 'asterisk-2')), id, 'each key its own id');
     } finally {
@@ -129,7 +129,7 @@ describe('isValidApiKey', () => {
     try {
       const key = await createApiKey(h.services, 'pbx');
       const id = idOf(key);
-      const old = only(h.services.secret);
+      const old = only(h.services.keyring);
       const current = deriveServerSecret(newServerKey());
       const rotated = withRing(h, current, old);
       const wrong = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
@@ -154,7 +154,7 @@ describe('isValidApiKey', () => {
     try {
       const key = await createApiKey(h.services, 'pbx');
       const current = deriveServerSecret(newServerKey());
-      const rotated = withRing(h, current, only(h.services.secret));
+      const rotated = withRing(h, current, only(h.services.keyring));
       await Promise.all([isValidApiKey(rotated, key), revokeApiKey(h.services, 'pbx')]);
       assert.deepEqual([await isValidApiKey(rotated, key), await isValidApiKey(withRing(h, current), key)], [false, false]);
       assert.equal((await listApiKeys(h.services))[0]?.revokedAt?.toISOString(), FIXED_NOW.toISOString());

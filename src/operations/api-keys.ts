@@ -25,7 +25,7 @@ export async function createApiKey(services: Services, name: string): Promise<st
   }
   const id = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
-  if (!(await services.store.addApiKey({ id, name, verifier: keyVerifier(services.secret.pepper, secret), keyId: services.secret.keyId }, services.now()))) {
+  if (!(await services.store.addApiKey({ id, name, verifier: keyVerifier(services.keyring.pepper, secret), keyId: services.keyring.keyId }, services.now()))) {
     throw new InvalidArgument(`An API key named "${name}" exists already; revoke it first or choose another name.`);
   }
   await services.store.appendAudit({ at: services.now(), event: 'apikey.add', outcome: 'success', login: null, ...ADMIN, detail: { name, id } });
@@ -49,12 +49,12 @@ export async function isValidApiKey(services: Services, presented: string): Prom
   if (!match) return false;
   const id = match[1] as string;
   const stored = await services.store.findApiKeyVerifier(id);
-  const key = stored && services.secret.keys.find((k) => k.keyId === stored.keyId);
+  const key = stored && services.keyring.keys.find((k) => k.keyId === stored.keyId);
   if (stored === undefined || key === undefined) return false;
   const candidate = keyVerifier(key.pepper, match[2] as string);
   if (stored.verifier.length !== candidate.length || !timingSafeEqual(stored.verifier, candidate)) return false;
-  if (key.keyId !== services.secret.keyId) {
-    await services.store.replaceApiKeyVerifier(id, stored.verifier, { verifier: keyVerifier(services.secret.pepper, match[2] as string), keyId: services.secret.keyId });
+  if (key.keyId !== services.keyring.keyId) {
+    await services.store.replaceApiKeyVerifier(id, stored.verifier, { verifier: keyVerifier(services.keyring.pepper, match[2] as string), keyId: services.keyring.keyId });
   }
   return true;
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { openServices, type OpenedServices } from '../compose.ts';
+import { openServices, type OpenedServices } from '../open-services.ts';
 import { loadConfig } from '../config.ts';
 import type { AuditEvent, PinStore, StoredAuditEvent } from '../store/index.ts';
 import { auditAdminChange, listAudit, pruneAudit, pruneExpiredAudit, streamAudit } from './audit.ts';

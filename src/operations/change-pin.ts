@@ -12,7 +12,7 @@ import { isPinAmong } from '../crypto/kdf.ts';
 import { encryptPayload } from '../crypto/payload-cipher.ts';
 import { InternalError, NoPinSatisfiesPolicy, PinPolicyViolated, ServerBusy, toUmpinError } from '../errors.ts';
 import { handOffAuditDetail, handOffWithin, toHandOffFacts } from '../mail/hand-off.ts';
-import type { HandOffReceipt, MailMessage } from '../mail/mail-message.ts';
+import type { HandOffReceipt, MailMessage } from '../mail/transport.ts';
 import { composePinMail } from '../mail/compose-pin-mail.ts';
 import { HISTORY_FAILURE, checkPin, generatePin, type PinContext } from '../pin/index.ts';
 import type { MailboxState, PinChangeEffects, PinChangeReason } from '../store/index.ts';
@@ -123,7 +123,7 @@ async function changeLocked(services: Services, login: string, request: PinChang
     newPinVerifier: chosen.verifier,
     newPinKeyId: services.kdf.currentKeyId,
     newPinLength: chosen.pin.length,
-    ...(message ? { sealedMail: encryptPayload(services.secret.payloadKey, Buffer.from(JSON.stringify(message)), `pending:${id}`) } : {}),
+    ...(message ? { sealedMail: encryptPayload(services.keyring.payloadKey, Buffer.from(JSON.stringify(message)), `pending:${id}`) } : {}),
     effects: request.effects,
     delivery,
     ...(recipient === null ? {} : { recipient, giveUpAt: new Date(started.getTime() + services.mail.giveUpAfterMs) }),

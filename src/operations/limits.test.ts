@@ -183,7 +183,7 @@ const REDIS_URL = 'redis://127.0.0.1:6379';
 const RULES = ['requests-per-address', 'failed-sign-ins', 'resets-per-login', 'phone-failures', 'auto-resets'];
 const skipRedis = await peerSkip('redis');
 
-/** Limits counting in Redis, built the way compose.ts builds them, under a key prefix of this run. */
+/** Limits counting in Redis, built the way open-services.ts builds them, under a key prefix of this run. */
 function sharedLimits(url: string, prefix: string, pepper: Buffer, settings: LimitSettings, onUnavailable: (error: Error) => void = () => {}): { limits: Limits; client: LazyRedisClient } {
   const client = openRedisClient(url);
   const counters = new RedisCounters({ client, keySecret: limitKeySecret(pepper), keyPrefix: prefix, onUnavailable });

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isActivePin } from '../../test/support/service.ts';
-import { openServices, type OpenedServices } from '../compose.ts';
+import { openServices, type OpenedServices } from '../open-services.ts';
 import { loadConfig } from '../config.ts';
 import { deriveServerKeyring, newServerKey } from '../crypto/secret-key.ts';
 import { MailHandOffFailed } from '../errors.ts';
-import type { HandOffReceipt, MailMessage, MailTransport } from '../mail/mail-message.ts';
+import type { HandOffReceipt, MailMessage, MailTransport } from '../mail/transport.ts';
 import { enableMailbox } from './admin/mailboxes.ts';
 import { resetPinByAdmin } from './admin/pins.ts';
 import { deliverDueMail, listOutbox } from './outbox.ts';
@@ -69,7 +69,7 @@ describe('deliverDueMail', () => {
     const handOffsBefore = relay.handOffs;
 
     // Another instance rotated the secret; this one still runs with a keyring that lacks the key the row was sealed under.
-    const stale: Services = { ...services, secret: deriveServerKeyring([newServerKey()]) };
+    const stale: Services = { ...services, keyring: deriveServerKeyring([newServerKey()]) };
     const reason = 'no key of this server secret opens the sealed mail (restart with the current secret file)';
 
     clock = new Date(START.getTime() + RETRY_MS);

@@ -8,7 +8,7 @@
 import { decryptPayloadWithAny } from '../crypto/payload-cipher.ts';
 import { InvalidArgument, MailHandOffFailed, toUmpinError } from '../errors.ts';
 import { handOffAuditDetail, handOffWithin, toHandOffFacts } from '../mail/hand-off.ts';
-import type { MailMessage } from '../mail/mail-message.ts';
+import type { MailMessage } from '../mail/transport.ts';
 import type { AuditEvent, ClaimedMail, QueuedMail } from '../store/index.ts';
 import { handOffLeaseUntil, retryDelayMs } from './outbox-policy.ts';
 import { ADMIN, type Services } from './services.ts';
@@ -72,7 +72,7 @@ async function deliverOne(services: Services, mail: ClaimedMail): Promise<{ stat
 function openSealedMail(services: Services, mail: ClaimedMail): MailMessage {
   let plaintext: Buffer;
   try {
-    plaintext = decryptPayloadWithAny(services.secret.keys, mail.sealedMail, `pending:${mail.id}`).plaintext;
+    plaintext = decryptPayloadWithAny(services.keyring.keys, mail.sealedMail, `pending:${mail.id}`).plaintext;
   } catch (error) {
     throw new MailHandOffFailed({ permanent: false, reply: 'no key of this server secret opens the sealed mail (restart with the current secret file)' }, { cause: error });
   }

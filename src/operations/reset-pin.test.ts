@@ -124,7 +124,7 @@ describe('resetPin: an unknown login and a wrong password answer alike under loa
     const h = await withCarol();
     try {
       // A KDF that queues one call at most, so the test can fill it.
-      const kdf = new Kdf({ pepper: h.services.secret.pepper, keyId: h.services.secret.keyId, concurrency: 1, maxQueued: 1 });
+      const kdf = new Kdf({ pepper: h.services.keyring.pepper, keyId: h.services.keyring.keyId, concurrency: 1, maxQueued: 1 });
       const authenticator = localAuthenticator(h.services.store, kdf, 'umpin');
       const services = { ...h.services, kdf, authenticator };
       const salt = randomBytes(16);

@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openServices, type OpenedServices } from '../compose.ts';
+import { openServices, type OpenedServices } from '../open-services.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { isAmongVerifiers } from '../crypto/kdf.ts';
 import { decryptPayloadWithAny } from '../crypto/payload-cipher.ts';
@@ -81,7 +81,7 @@ describe('rotateSecret, describeSecret and retireSecretKey', () => {
     const d = await dataDir();
     try {
       const first = await d.open();
-      const k0 = first.services.secret.keyId;
+      const k0 = first.services.keyring.keyId;
       await addUser(first.services, 'erin', 'erin password');
       await enableMailbox(first.services, 'erin', { email: 'erin@example.com', extension: '36697' });
       const erinPin = first.transport.lastPin();
@@ -105,7 +105,7 @@ describe('rotateSecret, describeSecret and retireSecretKey', () => {
       await first.close();
 
       const second = await d.open();
-      assert.equal(second.services.secret.keyId, k1);
+      assert.equal(second.services.keyring.keyId, k1);
       assert.deepEqual(await describeSecret(second.services), {
         currentKeyId: k1, boundKeyId: k1,
         keys: [usage(k1, 'current', { sealedMail: 1 }), usage(k0, 'previous', { passwords: 1, pins: 1, pending: 1 })],
@@ -122,7 +122,7 @@ describe('rotateSecret, describeSecret and retireSecretKey', () => {
     const d = await dataDir();
     try {
       const first = await d.open();
-      const k0 = first.services.secret.keyId;
+      const k0 = first.services.keyring.keyId;
       await addUser(first.services, 'erin', 'erin password');
       const { to: k1 } = await rotateSecret(first.services, d.file);
       // An instance still running with the old file queues a mail sealed under the old key (docs: restart promptly).
@@ -173,7 +173,7 @@ describe('rotateSecret, describeSecret and retireSecretKey', () => {
     const d = await dataDir();
     try {
       const first = await d.open();
-      const k0 = first.services.secret.keyId;
+      const k0 = first.services.keyring.keyId;
       const outcomes = await Promise.allSettled([rotateSecret(first.services, d.file), rotateSecret(first.services, d.file)]);
       const won = outcomes.filter((o) => o.status === 'fulfilled');
       const lost = outcomes.filter((o) => o.status === 'rejected');
@@ -200,7 +200,7 @@ describe('rotateSecret, describeSecret and retireSecretKey', () => {
     const d = await dataDir();
     try {
       const first = await d.open();
-      const k0 = first.services.secret.keyId;
+      const k0 = first.services.keyring.keyId;
       writeFileSync(`${d.file}.lock`, '', { mode: 0o600 });
       const fileBefore = readFileSync(d.file);
       await assert.rejects(rotateSecret(first.services, d.file), (e: unknown) => e instanceof InvalidArgument && e.message.includes(`${d.file}.lock`));
@@ -216,7 +216,7 @@ describe('rotateSecret, describeSecret and retireSecretKey', () => {
     const d = await dataDir();
     try {
       const here = await d.open();
-      const k0 = here.services.secret.keyId;
+      const k0 = here.services.keyring.keyId;
       const otherFile = join(d.config.dataDir, 'other-host-secret.key');
       copyFileSync(d.file, otherFile);
       chmodSync(otherFile, 0o600);
@@ -239,7 +239,7 @@ describe('rotateSecret, describeSecret and retireSecretKey', () => {
     const d = await dataDir();
     try {
       const first = await d.open();
-      const k0 = first.services.secret.keyId;
+      const k0 = first.services.keyring.keyId;
       first.transport.mode = 'defer';
       await enableMailbox(first.services, 'hank', { email: 'hank@example.com', extension: '36700' });
       await first.close();

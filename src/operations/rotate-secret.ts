@@ -41,7 +41,7 @@ export interface RotationResult {
 }
 
 export async function describeSecret(services: Services): Promise<SecretStatus> {
-  const ring = services.secret;
+  const ring = services.keyring;
   const counts = await services.store.countVerifiersByKey();
   const sealed = await countSealedMailByKey(services.store, ring);
   const inUse = new Set([...Object.values(counts).flatMap((byKey) => Object.keys(byKey)), ...Object.keys(sealed)]);
@@ -57,7 +57,7 @@ export async function describeSecret(services: Services): Promise<SecretStatus> 
 /**
  * Makes a new key and puts it at the head of the ring. The file is written first and the database
  * rebound after: a stop between the two leaves a ring that still holds the key the database is bound
- * to, and the next start finishes the rotation (compose.ts). The other order could lose the new key.
+ * to, and the next start finishes the rotation (open-services.ts). The other order could lose the new key.
  */
 export async function rotateSecret(services: Services, secretFile: string): Promise<RotationResult> {
   return withKeyringLock(secretFile, async () => {
@@ -83,7 +83,7 @@ export async function rotateSecret(services: Services, secretFile: string): Prom
   });
 }
 
-/** A start that finds the database bound to a previous key of the ring completes the rotation (compose.ts). */
+/** A start that finds the database bound to a previous key of the ring completes the rotation (open-services.ts). */
 export async function finishRotation(store: PinStore, ring: ServerKeyring, from: string, now: Date): Promise<void> {
   await store.rebindServerKey(from, ring.keyId, (id, sealed) => reseal(ring, id, sealed), rotationAudit(now, from, ring.keyId, 'finished-at-start', { actor: 'system', source: 'start' }));
 }
@@ -177,7 +177,7 @@ function rotationAudit(at: Date, from: string, to: string, outcome: string, by: 
 
 /** The file this command was started with; another command changing it in between must not be overwritten. */
 function checkUnchanged(services: Services, ring: ServerKeyring, secretFile: string): ServerKeyring {
-  const same = ring.keys.length === services.secret.keys.length && ring.keys.every((k, i) => k.keyId === services.secret.keys[i]?.keyId);
+  const same = ring.keys.length === services.keyring.keys.length && ring.keys.every((k, i) => k.keyId === services.keyring.keys[i]?.keyId);
   if (!same) throw new InvalidArgument(`${secretFile} changed while this command started; run it again. Nothing was changed.`);
   return ring;
 }

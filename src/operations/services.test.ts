@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openServices } from '../compose.ts';
+import { openServices } from '../open-services.ts';
 import { loadConfig } from '../config.ts';
 import { NO_METRICS } from '../observability/metrics.ts';
 import { FIXED_NOW, QUIET, openOperationsHarness } from '../../test/support/operations.ts';

@@ -3,19 +3,15 @@ import type { UserDirectory } from '../auth/ldap-authenticator.ts';
 import type { ServerKeyring } from '../crypto/secret-key.ts';
 import type { Kdf } from '../crypto/kdf.ts';
 import type { KeyedMutex } from '../lib/keyed-mutex.ts';
-import type { MailTransport } from '../mail/mail-message.ts';
+import type { MailTransport } from '../mail/transport.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { DigitSource } from '../pin/index.ts';
 import type { PinStore } from '../store/index.ts';
 import type { Dialer } from './dialer.ts';
 import type { Limits } from './limits.ts';
+import type { Logger } from '../observability/logger.ts';
 
-/** The minimal logger the operations need; pino satisfies it. */
-export interface Logger {
-  info(object: object, message?: string): void;
-  warn(object: object, message?: string): void;
-  error(object: object, message?: string): void;
-}
+export type { Logger };
 
 /**
  * Everything an operation may use, built once by the composition root
@@ -27,7 +23,7 @@ export interface Services {
   readonly kdf: Kdf;
   readonly authenticator: Authenticator;
   /** The server keyring: the current key (`keyId`, `pepper`, `payloadKey`) and the previous ones. */
-  readonly secret: ServerKeyring;
+  readonly keyring: ServerKeyring;
   readonly transport: MailTransport;
   readonly mail: {
     readonly from: string;

@@ -140,7 +140,7 @@ describe('signIn', () => {
     const h = await withDave({ UMPIN_LIMIT_FAILED_SIGNINS: '1' });
     try {
       // A KDF with room for one call and no queue, held by a slow call while dave signs in.
-      const kdf = new Kdf({ pepper: h.services.secret.pepper, keyId: h.services.secret.keyId, concurrency: 1, maxQueued: 0, cost: { memoryCost: 19_456, timeCost: 12, parallelism: 1 } });
+      const kdf = new Kdf({ pepper: h.services.keyring.pepper, keyId: h.services.keyring.keyId, concurrency: 1, maxQueued: 0, cost: { memoryCost: 19_456, timeCost: 12, parallelism: 1 } });
       const busy: Services = { ...h.services, kdf, authenticator: localAuthenticator(h.services.store, kdf, 'umpin') };
       const holder = kdf.pinVerifier('739104', Buffer.alloc(16));
       const answer = await attempt(busy, 'dave', 'wrong', '198.51.100.7');

@@ -37,7 +37,7 @@ export function registerSelfService(app: FastifyInstance, services: Services, co
     await web.register(fastifyCookie);
     await web.register(fastifySecureSession, {
       cookieName: SESSION_COOKIE,
-      key: deriveSessionKeys(services.secret),
+      key: deriveSessionKeys(services.keyring),
       // A backstop: the cookie's own time stamp moves with every change; the session checks its limits itself.
       expiry: MAX_SESSION_MS / 1000,
       // No Max-Age: the cookie ends with the browser; 'auto' marks it Secure whenever the request came over HTTPS.

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
-import { openServices, type OpenedServices } from '../../src/compose.ts';
+import { openServices, type OpenedServices } from '../../src/open-services.ts';
 import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
 import { isValidApiKey } from '../../src/operations/api-keys.ts';
 import type { Services } from '../../src/operations/services.ts';

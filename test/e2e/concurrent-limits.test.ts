@@ -58,7 +58,7 @@ describe('concurrent attacks on two instances sharing PostgreSQL and Redis', { s
     apiKey = await createApiKey(first.services, 'pbx');
     request = await readFile(REQUEST_XML);
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 5_000 });
-    counterNames = new RedisCounters({ client: redis, keySecret: limitKeySecret(first.services.secret.pepper) });
+    counterNames = new RedisCounters({ client: redis, keySecret: limitKeySecret(first.services.keyring.pepper) });
   });
 
   after(async () => {

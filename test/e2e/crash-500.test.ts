@@ -27,7 +27,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
-import { openServices, type OpenedServices } from '../../src/compose.ts';
+import { openServices, type OpenedServices } from '../../src/open-services.ts';
 import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
 import {
   REQUEST_XML, assertRun, isActivePin, newPinMails, postSoap, runUmpin, startServeProcess, type PinMail,

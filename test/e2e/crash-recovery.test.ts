@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
-import { openServices, type OpenedServices } from '../../src/compose.ts';
+import { openServices, type OpenedServices } from '../../src/open-services.ts';
 import { RESET_EFFECTS } from '../../src/operations/change-pin.ts';
 import {
   REQUEST_XML, isActivePin, makeDataDir, newPinMails, postSoap, runUmpin, startServeProcess,

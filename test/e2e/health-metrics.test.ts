@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { pino } from 'pino';
-import { openServices } from '../../src/compose.ts';
+import { openServices } from '../../src/open-services.ts';
 import { loadConfig } from '../../src/config.ts';
 import { buildHttpServer } from '../../src/http/server.ts';
 import { PrometheusMetrics } from '../../src/observability/prometheus-metrics.ts';

@@ -17,7 +17,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { openServices } from '../../src/compose.ts';
+import { openServices } from '../../src/open-services.ts';
 import { loadConfig } from '../../src/config.ts';
 import { ServerBusy } from '../../src/errors.ts';
 import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';

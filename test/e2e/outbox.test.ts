@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { MailHandOffFailed } from '../../src/errors.ts';
-import { openServices } from '../../src/compose.ts';
+import { openServices } from '../../src/open-services.ts';
 import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
 import { resetPinByAdmin } from '../../src/operations/admin/pins.ts';
 import { addUser } from '../../src/operations/admin/users.ts';

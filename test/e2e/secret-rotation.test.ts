@@ -88,7 +88,7 @@ for (const engine of await testEngines()) describe(`secret rotation (${engine.na
     assertRun(await runWith(['mailbox', 'enable', 'dave', '--email', 'dave@example.com', '--extension', '44001'], { UMPIN_SMTP_URL: relay }), 0, { stdout: /queued/ });
     assert.equal(await service.services.store.countQueuedMail(), 1);
     oldKeyLine = (await readFile(secretFile(), 'utf8')).trim();
-    oldKeyId = service.services.secret.keyId;
+    oldKeyId = service.services.keyring.keyId;
   });
   after(async () => {
     await service?.close();
@@ -121,7 +121,7 @@ for (const engine of await testEngines()) describe(`secret rotation (${engine.na
 
   it('an instance still running with the old file keeps working: what it makes, the new ring verifies', async () => {
     const running = service as TestService;
-    assert.equal(running.services.secret.keyId, oldKeyId, 'this instance still holds the old ring');
+    assert.equal(running.services.keyring.keyId, oldKeyId, 'this instance still holds the old ring');
     assert.equal((await call('logon', { mailbox: 'bob', pin: pins.get('bob') })).body.result, 'ok');
     pins.set('bob', await resetBySoap('bob'));
     assert.deepEqual(await running.services.store.findActivePinVerifier('bob').then((v) => v?.keyId), oldKeyId, 'made under its current (the old) key');
@@ -144,7 +144,7 @@ for (const engine of await testEngines()) describe(`secret rotation (${engine.na
   it('after a restart with the new ring, every PIN, password, API key and queued mail still works, and each moves to the new key when used', async () => {
     service = await startTestService(database?.env ?? {}, dataDir);
     const { store } = service.services;
-    assert.equal(service.services.secret.keyId, newKeyId);
+    assert.equal(service.services.keyring.keyId, newKeyId);
 
     // The queued mail, sealed under the old key and re-sealed by the rotation, goes out with the PIN its verifier holds.
     const before = await listMailFiles(pickupDir());

@@ -50,7 +50,7 @@ describe('abuse limits shared through Redis by two instances', { skip: await pee
     request = await readFile(REQUEST_XML);
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 5_000 });
     // Both instances derive their counter names from the secret they share; a fresh secret per run keeps runs apart.
-    counterNames = new RedisCounters({ client: redis, keySecret: limitKeySecret(first.services.secret.pepper) });
+    counterNames = new RedisCounters({ client: redis, keySecret: limitKeySecret(first.services.keyring.pepper) });
   });
 
   after(async () => {

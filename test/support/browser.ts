@@ -8,7 +8,7 @@
 import { rm } from 'node:fs/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { pino } from 'pino';
-import { openServices } from '../../src/compose.ts';
+import { openServices } from '../../src/open-services.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
 import { addUser } from '../../src/operations/admin/users.ts';

@@ -8,7 +8,7 @@
 import { rm } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { openServices } from '../../src/compose.ts';
+import { openServices } from '../../src/open-services.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { buildHttpServer } from '../../src/http/server.ts';
 import { PrometheusMetrics } from '../../src/observability/prometheus-metrics.ts';

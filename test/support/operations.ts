@@ -7,10 +7,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openServices } from '../../src/compose.ts';
+import { openServices } from '../../src/open-services.ts';
 import { loadConfig } from '../../src/config.ts';
 import { MailHandOffFailed, toUmpinError } from '../../src/errors.ts';
-import type { HandOffReceipt, MailMessage, MailTransport } from '../../src/mail/mail-message.ts';
+import type { HandOffReceipt, MailMessage, MailTransport } from '../../src/mail/transport.ts';
 import { NO_METRICS, type KdfPurpose } from '../../src/observability/metrics.ts';
 import type { Logger, Services } from '../../src/operations/services.ts';
 

@@ -1,6 +1,6 @@
 /** What the PIN mail tests of src/mail/ share: one input and the check that the PIN is only where it belongs. */
 import assert from 'node:assert/strict';
-import type { MailMessage } from '../../src/mail/mail-message.ts';
+import type { MailMessage } from '../../src/mail/transport.ts';
 
 export const basePinMail = { pin: '284619', from: 'Voice Mail <vm@example.com>', to: 'alice@example.com', extension: '36697', policyText: '' };
 

@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { isAmongVerifiers } from '../../src/crypto/kdf.ts';
 import { buildHttpServer } from '../../src/http/server.ts';
-import { openServices } from '../../src/compose.ts';
+import { openServices } from '../../src/open-services.ts';
 import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
 import { addUser } from '../../src/operations/admin/users.ts';
 import type { Services } from '../../src/operations/services.ts';

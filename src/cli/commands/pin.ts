@@ -5,7 +5,7 @@ import { findLastMail, lockMailbox, resetPinByAdmin, unlockMailbox, type AdminPi
 import { BULK_RESET_COLUMNS, bulkResetPins, type BulkResetResult } from '../../operations/bulk-reset.ts';
 import { bulkLinesFromCsv, formatBulkResult } from '../bulk-reset-csv.ts';
 import { CommandFailed, UsageError, booleanOption, describeMailOutcome, print, stringOption, withServices, type Command, type ParsedArgs } from '../command.ts';
-import { formatFields, progressLine, readSecretFromStdin, yesNo } from '../io.ts';
+import { formatFields, progressLine, readStdin, yesNo } from '../io.ts';
 import { mailboxJson } from './mailbox.ts';
 
 const RESET_HELP = `Like Set-UMMailboxPIN. Without a chosen PIN one is generated and mailed; it takes
@@ -66,7 +66,7 @@ async function singleReset(options: ParsedArgs['options']): Promise<AdminPinRese
 async function readChosenPin(options: ParsedArgs['options']): Promise<string | undefined> {
   const file = stringOption(options, 'pin-file');
   if (options['pin-stdin'] === true && file !== undefined) throw new UsageError('give --pin-stdin or --pin-file, not both.');
-  if (options['pin-stdin'] === true) return readSecretFromStdin();
+  if (options['pin-stdin'] === true) return readStdin();
   if (file === undefined) return undefined;
   try {
     return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
@@ -88,7 +88,7 @@ async function runBulkReset(file: string, options: ParsedArgs['options']): Promi
   };
   let text: string;
   try {
-    text = file === '-' ? await readSecretFromStdin() : await readFile(file, 'utf8');
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
   } catch (error) {
     throw new UsageError(`--csv: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }

@@ -2,7 +2,7 @@
 import { describeSettings, loadConfig } from '../../config.ts';
 import { addUser, setUserPassword } from '../../operations/admin/users.ts';
 import { UsageError, print, withServices, type Command } from '../command.ts';
-import { readSecretFromStdin } from '../io.ts';
+import { readStdin } from '../io.ts';
 
 export const SERVICE_COMMANDS: readonly Command[] = [
   {
@@ -62,5 +62,5 @@ async function readPasswordFromStdin(passwordStdin: unknown): Promise<string> {
   if (passwordStdin !== true) {
     throw new UsageError('Pass --password-stdin and pipe the password in; passwords are never taken as arguments (they would show in ps and shell history).');
   }
-  return readSecretFromStdin();
+  return readStdin();
 }

@@ -11,7 +11,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Transporter } from 'nodemailer';
 import { MailHandOffFailed } from '../../errors.ts';
-import type { HandOffReceipt, MailMessage, MailTransport } from '../mail-message.ts';
+import type { HandOffReceipt, MailMessage, MailTransport } from '../transport.ts';
 
 export class PickupTransport implements MailTransport {
   readonly #directory: string;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, MailHandOffFailed, type HandOffFacts } from '../../errors.ts';
-import type { MailMessage } from '../mail-message.ts';
+import type { MailMessage } from '../transport.ts';
 import { composePinMail } from '../compose-pin-mail.ts';
 import { makeTestCertificate, startSmtpPeer, type SmtpPeer, type SmtpPeerOptions, type TestCertificate } from '../../../test/support/smtp-peer.ts';
 import { classifySmtpError, SmtpTransport, type SmtpTransportOptions } from './smtp-transport.ts';

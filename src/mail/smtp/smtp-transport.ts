@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { MailHandOffFailed, type HandOffFacts } from '../../errors.ts';
 import { readCertificateFile } from '../../read-setting-file.ts';
-import type { HandOffReceipt, MailMessage, MailTransport } from '../mail-message.ts';
+import type { HandOffReceipt, MailMessage, MailTransport } from '../transport.ts';
 import type { SmtpRelay } from './smtp-url.ts';
 
 export const DEFAULT_SMTP_MAX_CONNECTIONS = 2;

@@ -9,7 +9,7 @@ import type { StoreContext } from './context.ts';
 import { toQueuedMail } from './rows.ts';
 
 /** A lease that ran out long ago: the row is free for any worker. */
-const RELEASED = new Date(0).toISOString();
+const UNLEASED_AT = new Date(0).toISOString();
 
 export function createOutboxStore({ db, rowLocks }: StoreContext): OutboxStore {
   async function claimDueMail(on: Kysely<Database>, now: Date, owner: { host: string; pid: number }, leaseUntil: Date, limit: number): Promise<ClaimedMail[]> {
@@ -42,7 +42,7 @@ export function createOutboxStore({ db, rowLocks }: StoreContext): OutboxStore {
 
     async scheduleMailRetry(id, nextAttemptAt, reply) {
       await db.updateTable('pending_pin_changes')
-        .set({ next_attempt_at: nextAttemptAt.toISOString(), last_reply: reply, lease_until: RELEASED })
+        .set({ next_attempt_at: nextAttemptAt.toISOString(), last_reply: reply, lease_until: UNLEASED_AT })
         .where('id', '=', id).execute();
     },
 

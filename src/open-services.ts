@@ -16,7 +16,7 @@ import { Kdf } from './crypto/kdf.ts';
 import { loadOrCreateServerSecret, type ServerKeyring } from './crypto/secret-key.ts';
 import { finishRotation } from './operations/rotate-secret.ts';
 import { KeyedMutex } from './lib/keyed-mutex.ts';
-import type { MailTransport } from './mail/mail-message.ts';
+import type { MailTransport } from './mail/transport.ts';
 import { PickupTransport } from './mail/pickup/pickup-transport.ts';
 import { parseSmtpUrl } from './mail/smtp/smtp-url.ts';
 import { redactUrl } from './lib/redact-url.ts';
@@ -79,7 +79,7 @@ export async function openServices(config: Config, log: Logger, options: { metri
     store,
     kdf,
     authenticator,
-    secret,
+    keyring: secret,
     transport,
     mail: {
       from: config.mailFrom,
