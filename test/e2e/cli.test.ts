@@ -39,8 +39,23 @@ describe('umpin CLI', () => {
   let otherDir: string;
   let env: Record<string, string>;
   let pickupDir: string;
-  let welcomePin: string;
   const umpin = (args: readonly string[], input?: string, extraEnv: Record<string, string> = {}) => runUmpin(args, { ...env, ...extraEnv }, input);
+  // Each test below 'first run' makes the users and mailboxes it needs, under
+  // logins of its own, so each can run alone (--test-name-pattern) and none
+  // depends on what another left. Their describes start from a data directory
+  // that has had its first run (one CLI run, never several at once).
+  const initialised = async () => {
+    if (!existsSync(join(dataDir, 'secret.key'))) assertRun(await umpin(['policy', 'show']), 0);
+  };
+  const addUser = async (login: string, password = PASSWORD) => assertRun(await umpin(['user', 'add', login, '--password-stdin'], `${password}\n`), 0);
+  let nextExtension = 36697;
+  /** Enables `login`'s mailbox; answers the command's result and the one welcome mail it wrote. */
+  const enableMailbox = async (login: string) => {
+    const before = await listMailFiles(pickupDir);
+    const result = await umpin(['mailbox', 'enable', login, '--email', `${login}@example.com`, '--extension', String(nextExtension++)]);
+    const added = (await listMailFiles(pickupDir)).filter((f) => !before.includes(f));
+    return { result, added, mail: added.length === 1 ? await readPinMail(join(pickupDir, added[0] as string)) : undefined };
+  };
 
   before(async () => {
     dataDir = await makeDataDir();
@@ -113,6 +128,8 @@ describe('umpin CLI', () => {
   });
 
   describe('user add', () => {
+    before(initialised);
+
     it('adds a user from the password on standard input', async () => {
       const result = await umpin(['user', 'add', 'alice', '--password-stdin'], `${PASSWORD}\n`);
       assertRun(result, 0);
@@ -121,13 +138,14 @@ describe('umpin CLI', () => {
     });
 
     it('refuses the same user again (exit 1), a missing --password-stdin (exit 2) and an empty password (exit 1)', async () => {
+      await addUser('twice');
       const [again, noFlag, empty, onlyNewline] = await Promise.all([
-        umpin(['user', 'add', 'alice', '--password-stdin'], 'another password\n'),
+        umpin(['user', 'add', 'twice', '--password-stdin'], 'another password\n'),
         umpin(['user', 'add', 'bob'], `${PASSWORD}\n`),
         umpin(['user', 'add', 'carol', '--password-stdin'], ''),
         umpin(['user', 'add', 'dave', '--password-stdin'], '\n'),
       ]);
-      assertRun(again, 1, { stderr: 'umpin user add: The user "alice" exists already.' });
+      assertRun(again, 1, { stderr: 'umpin user add: The user "twice" exists already.' });
       assertRun(noFlag, 2, { stderr: /^umpin user add: Pass --password-stdin .*\nUsage: umpin user add <login> --password-stdin\n$/ });
       assertRun(empty, 1, { stderr: 'umpin user add: The password is empty' });
       assertRun(onlyNewline, 1, { stderr: 'umpin user add: The password is empty' });
@@ -135,20 +153,23 @@ describe('umpin CLI', () => {
     });
 
     it('user password replaces the password, audited, and refuses an unknown user and a missing --password-stdin', async () => {
-      const changed = await umpin(['user', 'password', 'alice', '--password-stdin'], 'pw-new-marker-456\n');
+      await addUser('pat');
+      const changed = await umpin(['user', 'password', 'pat', '--password-stdin'], 'pw-new-marker-456\n');
       assertRun(changed, 0);
-      assert.equal(changed.stdout, 'Changed the password of alice.\n');
+      assert.equal(changed.stdout, 'Changed the password of pat.\n');
       const unknown = await umpin(['user', 'password', 'nobody', '--password-stdin'], 'x\n');
       assertRun(unknown, 1, { stderr: 'umpin user password: There is no local user "nobody"; add one with: umpin user add nobody --password-stdin' });
-      const noFlag = await umpin(['user', 'password', 'alice'], 'x\n');
+      const noFlag = await umpin(['user', 'password', 'pat'], 'x\n');
       assertRun(noFlag, 2, { stderr: /^umpin user password: Pass --password-stdin / });
       const audit = await umpin(['audit', '--json']);
-      assert.match(audit.stdout, /"event":"user.password".*"login":"alice"|"login":"alice".*"event":"user.password"/);
-      const back = await umpin(['user', 'password', 'alice', '--password-stdin'], `${PASSWORD}\n`);
+      assert.match(audit.stdout, /"event":"user.password".*"login":"pat"|"login":"pat".*"event":"user.password"/);
+      const back = await umpin(['user', 'password', 'pat', '--password-stdin'], `${PASSWORD}\n`);
       assertRun(back, 0);
     });
 
-    it('never stores the password itself', () => {
+    it('never stores the password itself', async () => {
+      await addUser('kept');
+      assert.ok(existsSync(join(dataDir, 'umpin.sqlite')), 'the database exists');
       for (const file of ['umpin.sqlite', 'umpin.sqlite-wal']) {
         const path = join(dataDir, file);
         if (!existsSync(path)) continue;
@@ -160,25 +181,29 @@ describe('umpin CLI', () => {
   });
 
   describe('mailbox enable', () => {
+    before(initialised);
+
     it('enables a mailbox and hands off the welcome mail with its PIN', async () => {
-      const before = await listMailFiles(pickupDir);
-      const result = await umpin(['mailbox', 'enable', 'alice', '--email', 'alice@example.com', '--extension', '36697']);
-      assertRun(result, 0, { stdout: /^Enabled alice for voice mail; the welcome mail with the PIN was handed off to alice@example\.com \(.+\)\.\n$/ });
+      await addUser('erin');
+      const { result, added, mail } = await enableMailbox('erin');
+      assertRun(result, 0, { stdout: /^Enabled erin for voice mail; the welcome mail with the PIN was handed off to erin@example\.com \(.+\)\.\n$/ });
       assert.equal(result.stderr, '');
-      const added = (await listMailFiles(pickupDir)).filter((f) => !before.includes(f));
       assert.equal(added.length, 1, 'exactly one mail is written');
-      const mail = await readPinMail(join(pickupDir, added[0] as string));
-      assert.equal(mail.to, 'alice@example.com');
+      assert.ok(mail);
+      assert.equal(mail.to, 'erin@example.com');
       assert.equal(mail.subject, 'Welcome to voice mail');
       assert.match(mail.pin, /^\d{6}$/, 'the PIN has the default MinPINLength');
       assert.ok(!result.stdout.includes(mail.pin), 'the PIN is never printed');
-      welcomePin = mail.pin;
     });
 
     it('refuses to enable it again, and sends no mail', async () => {
+      await addUser('enabled');
+      const { result: first, added: welcome } = await enableMailbox('enabled');
+      assertRun(first, 0);
+      assert.equal(welcome.length, 1);
       const before = await listMailFiles(pickupDir);
-      const result = await umpin(['mailbox', 'enable', 'alice', '--email', 'alice@example.com', '--extension', '36697']);
-      assertRun(result, 1, { stderr: 'umpin mailbox enable: The mailbox "alice" is already enabled for voice mail and has a PIN.' });
+      const result = await umpin(['mailbox', 'enable', 'enabled', '--email', 'enabled@example.com', '--extension', String(nextExtension - 1)]);
+      assertRun(result, 1, { stderr: 'umpin mailbox enable: The mailbox "enabled" is already enabled for voice mail and has a PIN.' });
       assert.equal(result.stdout, '');
       assert.deepEqual(await listMailFiles(pickupDir), before);
     });
@@ -203,8 +228,19 @@ describe('umpin CLI', () => {
   });
 
   describe('pin show', () => {
+    // Set-up only: pin show changes nothing, so both tests read this one mailbox.
+    let welcomePin: string;
+    before(async () => {
+      await initialised();
+      await addUser('shown');
+      const { result, mail } = await enableMailbox('shown');
+      assertRun(result, 0);
+      assert.ok(mail);
+      welcomePin = mail.pin;
+    });
+
     it('--json prints one object with the PIN state and never the PIN', async () => {
-      const result = await umpin(['pin', 'show', 'alice', '--json']);
+      const result = await umpin(['pin', 'show', 'shown', '--json']);
       assertRun(result, 0);
       assert.equal(result.stderr, '');
       assert.equal(result.stdout.trimEnd().split('\n').length, 1, 'one line');
@@ -216,7 +252,7 @@ describe('umpin CLI', () => {
       assert.match(mail.reply, /\.eml$/);
       assert.ok(!Number.isNaN(Date.parse(mail.at)));
       assert.deepEqual(rest, {
-        login: 'alice',
+        login: 'shown',
         hasPin: true,
         pinExpired: true,
         firstTimeUser: true,
@@ -232,9 +268,9 @@ describe('umpin CLI', () => {
     });
 
     it('prints the state for people, and refuses a mailbox that does not exist', async () => {
-      const [human, missing] = await Promise.all([umpin(['pin', 'show', 'alice']), umpin(['pin', 'show', 'nosuch'])]);
+      const [human, missing] = await Promise.all([umpin(['pin', 'show', 'shown']), umpin(['pin', 'show', 'nosuch'])]);
       assertRun(human, 0, { stdout: /^Locked out +no$/m });
-      assert.match(human.stdout, /^Mailbox +alice$/m);
+      assert.match(human.stdout, /^Mailbox +shown$/m);
       assert.match(human.stdout, /^PIN expired +yes$/m);
       assert.match(human.stdout, /^Policy +default$/m);
       assert.ok(!human.stdout.includes(welcomePin), 'the PIN is never printed');
@@ -246,6 +282,8 @@ describe('umpin CLI', () => {
   });
 
   describe('policy show', () => {
+    before(initialised);
+
     it('--json prints every policy, or the one named; an unknown name exits 1', async () => {
       const [all, one, missing] = await Promise.all([
         umpin(['policy', 'show', '--json']),
@@ -262,6 +300,8 @@ describe('umpin CLI', () => {
   });
 
   describe('configuration', () => {
+    before(initialised);
+
     it('refuses a missing secret file once the database has one, without leaving a new key behind (exit 2)', async () => {
       const missing = join(otherDir, 'typo.key');
       const result = await umpin(['pin', 'show', 'alice'], undefined, { UMPIN_SECRET_FILE: missing });

@@ -11,7 +11,9 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { MailHandOffFailed } from '../../src/errors.ts';
 import { openServices } from '../../src/open-services.ts';
+import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
 import { resetPinByAdmin } from '../../src/operations/admin/pins.ts';
+import { addUser } from '../../src/operations/admin/users.ts';
 import { deliverDueMail, dropOutboxMail, listOutbox } from '../../src/operations/outbox.ts';
 import type { Services } from '../../src/operations/services.ts';
 import { makeTestCertificate, startSmtpPeer, type SmtpPeer, type TestCertificate } from '../support/smtp-peer.ts';
@@ -67,6 +69,19 @@ for (const engine of await testEngines()) describe(`outbox (${engine.name})`, { 
     await database?.dispose();
   });
 
+  // q0…q7 (made above) each belong to one test; a test that would otherwise
+  // reuse one another test changed makes its own here, so each runs alone
+  // (--test-name-pattern) and none depends on a PIN another left.
+  /** A new mailbox, its welcome mail accepted by the relay; answers its PIN. */
+  async function provision(login: string, extension: string): Promise<string> {
+    peer.setReply({ kind: 'accept' });
+    await addUser(service.services, login, `pw-${login}`);
+    await enableMailbox(service.services, login, { email: `${login}@example.com`, extension });
+    const pin = lastPinTo(`${login}@example.com`);
+    assert.match(pin, /^\d{6}$/, 'the welcome mail went out');
+    return pin;
+  }
+
   const runUntilEmpty = async (services: Services) => {
     for (let i = 0; i < 20 && (await listOutbox(services)).length > 0; i += 1) {
       await pause(120);
@@ -110,7 +125,6 @@ for (const engine of await testEngines()) describe(`outbox (${engine.name})`, { 
     assert.deepEqual(await listOutbox(services), []);
     const events = (await services.store.listAudit({ login: 'q0' })).filter((e) => e.event === 'pin.admin-reset').map((e) => e.outcome);
     assert.deepEqual(events, ['mail-queued', 'mail-queued', 'success']);
-    pins.set('q0', pin);
   });
 
   it('550 at once: the admin reset fails and nothing is queued', async () => {
@@ -122,8 +136,9 @@ for (const engine of await testEngines()) describe(`outbox (${engine.name})`, { 
 
   it('550 on a retry, and a mail past its deadline: given up, the old PIN stays, the sealed mail is gone', async () => {
     const services = service.services;
+    pins.set('r1', await provision('r1', '7101'));
     peer.setReply({ kind: 'reject', code: 451, message: 'later' });
-    await resetPinByAdmin(services, 'q1', {});
+    await resetPinByAdmin(services, 'r1', {});
     const impatient: Services = { ...services, mail: { ...services.mail, giveUpAfterMs: 0 } };
     await resetPinByAdmin(impatient, 'q2', {});
     peer.setReply({ kind: 'reject', code: 550, message: 'no such user' });
@@ -131,7 +146,7 @@ for (const engine of await testEngines()) describe(`outbox (${engine.name})`, { 
     const run = await deliverDueMail(services);
     assert.deepEqual(run.results.map((r) => r.status).sort(), ['Failed', 'Failed']);
     assert.deepEqual(await listOutbox(services), []);
-    for (const login of ['q1', 'q2']) assert.equal(await isActivePin(services, login, pins.get(login) ?? ''), true);
+    for (const login of ['r1', 'q2']) assert.equal(await isActivePin(services, login, pins.get(login) ?? ''), true);
     assert.equal(await countPendingPinChanges(services.store), 0);
   });
 
@@ -167,22 +182,23 @@ for (const engine of await testEngines()) describe(`outbox (${engine.name})`, { 
   });
 
   it("the user's own reset supersedes a queued mail; an administrator may drop one", async () => {
+    await provision('s3', '7103');
+    const active = await provision('s4', '7104');
     peer.setReply({ kind: 'reject', code: 451, message: 'later' });
-    assert.ok((await resetPinByAdmin(service.services, 'q3', {})).queued);
+    assert.ok((await resetPinByAdmin(service.services, 's3', {})).queued);
     peer.setReply({ kind: 'accept' });
-    const response = await postSoap(service.endpoint, await readFile(REQUEST_XML), { login: 'q3', password: 'pw-q3' });
+    const response = await postSoap(service.endpoint, await readFile(REQUEST_XML), { login: 's3', password: 'pw-s3' });
     assert.equal(response.status, 200);
     assert.deepEqual(await listOutbox(service.services), []);
-    assert.equal(await isActivePin(service.services, 'q3', lastPinTo('q3@example.com')), true);
-    assert.ok((await service.services.store.listAudit({ login: 'q3' })).some((e) => e.outcome === 'superseded'));
+    assert.equal(await isActivePin(service.services, 's3', lastPinTo('s3@example.com')), true);
+    assert.ok((await service.services.store.listAudit({ login: 's3' })).some((e) => e.outcome === 'superseded'));
 
     peer.setReply({ kind: 'reject', code: 451, message: 'later' });
-    const queued = (await resetPinByAdmin(service.services, 'q4', {})).queued;
+    const queued = (await resetPinByAdmin(service.services, 's4', {})).queued;
     assert.ok(queued);
-    const active = lastPinTo('q4@example.com');
     await dropOutboxMail(service.services, queued.id);
     assert.deepEqual(await listOutbox(service.services), []);
-    assert.equal(await isActivePin(service.services, 'q4', active), true);
+    assert.equal(await isActivePin(service.services, 's4', active), true);
     peer.setReply({ kind: 'accept' });
   });
 });

@@ -18,13 +18,11 @@ import { countPendingPinChanges, findRememberedPinVerifiers } from '../support/s
 for (const engine of await testEngines()) describe(`ResetPIN end to end (${engine.name} + pickup directory)`, { skip: engine.skip }, () => {
   let database: TestDatabase | undefined;
   let service: TestService;
-  let welcomePin: string;
   let requestBytes: Buffer;
 
   before(async () => {
     database = await engine.database('e2e_reset_pin');
     service = await startTestService(database.env);
-    welcomePin = await provisionMailbox(service, 'alice', 'correct horse');
     requestBytes = await readFile(REQUEST_XML);
   });
   after(async () => {
@@ -32,20 +30,36 @@ for (const engine of await testEngines()) describe(`ResetPIN end to end (${engin
     await database?.dispose();
   });
 
-  const reset = (login = 'alice', password = 'correct horse') =>
+  // Every test provisions its own mailbox, so each can run alone
+  // (--test-name-pattern) and none sees another's resets, mails or audit rows.
+  const provision = async (login: string) => ({ login, welcomePin: await provisionMailbox(service, login, 'correct horse') });
+
+  const reset = (login: string, password = 'correct horse') =>
     postSoap(service.endpoint, requestBytes, {
       login, password,
       headers: { soapaction: `"${MESSAGES_NS}/ResetPIN"` },
     });
 
+  /** One reset of `login` that must succeed, and the one mail it wrote. */
+  const resetAndRead = async (login: string) => {
+    const mailsBefore = await listMailFiles(service.config.pickupDir);
+    assert.equal((await reset(login)).status, 200);
+    const mails = await newPinMails(service.config.pickupDir, mailsBefore);
+    assert.equal(mails.length, 1);
+    const [mail] = mails;
+    assert.ok(mail);
+    return mail;
+  };
+
   it('the welcome mail carries the first PIN, which is active', async () => {
-    assert.equal(await isActivePin(service.services, 'alice', welcomePin), true);
+    const { login, welcomePin } = await provision('welcomed');
+    assert.equal(await isActivePin(service.services, login, welcomePin), true);
   });
 
-  let firstResetPin: string;
   it('answers the reference response and mails a new PIN that obeys the policy and is now the PIN', async () => {
+    const { login, welcomePin } = await provision('alice');
     const mailsBefore = await listMailFiles(service.config.pickupDir);
-    const response = await reset();
+    const response = await reset(login);
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), 'text/xml; charset=utf-8');
     assert.equal(response.body, renderResetPinResponse(MESSAGES_NS));
@@ -60,28 +74,26 @@ for (const engine of await testEngines()) describe(`ResetPIN end to end (${engin
     assert.equal(mail.headers.get('auto-submitted'), 'auto-generated');
     assert.doesNotMatch(mail.subject, /\d{4,}/, 'the PIN is never in the subject');
 
-    const mailbox = await service.services.store.findMailbox('alice');
+    const mailbox = await service.services.store.findMailbox(login);
     assert.ok(mailbox);
     assert.equal(mail.pin.length, mailbox.policy.minPinLength);
     assert.deepEqual(checkPin(mail.pin, mailbox.policy, { extension: mailbox.extension }), []);
-    assert.equal(await isActivePin(service.services, 'alice', mail.pin), true);
-    assert.equal(await isActivePin(service.services, 'alice', welcomePin), false);
+    assert.equal(await isActivePin(service.services, login, mail.pin), true);
+    assert.equal(await isActivePin(service.services, login, welcomePin), false);
     assert.equal(mailbox.pinExpired, true, 'the user must choose a PIN at the next phone logon');
     assert.equal(await countPendingPinChanges(service.services.store), 0);
-    firstResetPin = mail.pin;
   });
 
   it('a second reset gives a different PIN and puts the first in history', async () => {
-    const mailsBefore = await listMailFiles(service.config.pickupDir);
-    assert.equal((await reset()).status, 200);
-    const [mail] = await newPinMails(service.config.pickupDir, mailsBefore);
-    assert.ok(mail);
+    const { login, welcomePin } = await provision('twice');
+    const firstResetPin = (await resetAndRead(login)).pin;
+    const mail = await resetAndRead(login);
     assert.notEqual(mail.pin, firstResetPin);
-    assert.equal(await isActivePin(service.services, 'alice', mail.pin), true);
+    assert.equal(await isActivePin(service.services, login, mail.pin), true);
 
-    const mailbox = await service.services.store.findMailbox('alice');
+    const mailbox = await service.services.store.findMailbox(login);
     assert.ok(mailbox);
-    const [current, ...history] = await findRememberedPinVerifiers(service.services.store, 'alice');
+    const [current, ...history] = await findRememberedPinVerifiers(service.services.store, login);
     assert.ok(current);
     const firstVerifier = await service.services.kdf.pinVerifier(firstResetPin, mailbox.pinSalt);
     const welcomeVerifier = await service.services.kdf.pinVerifier(welcomePin, mailbox.pinSalt);
@@ -89,22 +101,24 @@ for (const engine of await testEngines()) describe(`ResetPIN end to end (${engin
   });
 
   it('history never grows past PINHistoryCount', async () => {
-    const mailbox = await service.services.store.findMailbox('alice');
+    const { login } = await provision('many-resets');
+    const mailbox = await service.services.store.findMailbox(login);
     assert.ok(mailbox);
-    for (let i = 0; i < mailbox.policy.pinHistoryCount + 1; i += 1) assert.equal((await reset()).status, 200);
-    const [, ...history] = await findRememberedPinVerifiers(service.services.store, 'alice');
+    // The welcome PIN and PINHistoryCount + 1 resets: one earlier PIN more than history holds.
+    for (let i = 0; i < mailbox.policy.pinHistoryCount + 1; i += 1) assert.equal((await reset(login)).status, 200);
+    const [, ...history] = await findRememberedPinVerifiers(service.services.store, login);
     assert.equal(history.length, mailbox.policy.pinHistoryCount);
   });
 
   it('audits every reset with who, when, where and the outcome, never the PIN', async () => {
-    const pins = (await newPinMails(service.config.pickupDir, [])).map((mail) => mail.pin);
-    assert.ok(pins.length >= 3);
-    const events = await service.services.store.listAudit({ login: 'alice' });
+    const { login, welcomePin } = await provision('audited');
+    const pins = [welcomePin, (await resetAndRead(login)).pin, (await resetAndRead(login)).pin];
+    const events = await service.services.store.listAudit({ login });
     const resets = events.filter((e) => e.event === 'pin.reset');
-    assert.ok(resets.length >= 2);
+    assert.equal(resets.length, 2);
     for (const event of resets) {
       assert.equal(event.outcome, 'success');
-      assert.equal(event.actor, 'alice');
+      assert.equal(event.actor, login);
       assert.equal(event.source, '127.0.0.1');
       assert.ok(Date.now() - event.at.getTime() < 120_000);
     }
@@ -113,16 +127,17 @@ for (const engine of await testEngines()) describe(`ResetPIN end to end (${engin
   });
 
   it('serialises concurrent resets of one mailbox: the active PIN is the one of the last mail', async () => {
+    const { login } = await provision('concurrent');
     const mailsBefore = await listMailFiles(service.config.pickupDir);
-    const answers = await Promise.all(Array.from({ length: 6 }, () => reset()));
+    const answers = await Promise.all(Array.from({ length: 6 }, () => reset(login)));
     assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200, 200]);
     const mails = await newPinMails(service.config.pickupDir, mailsBefore);
     assert.equal(mails.length, 6);
-    const successes = (await service.services.store.listAudit({ login: 'alice' })).filter((e) => e.event === 'pin.reset' && e.outcome === 'success');
+    const successes = (await service.services.store.listAudit({ login })).filter((e) => e.event === 'pin.reset' && e.outcome === 'success');
     const lastMessageId = successes.at(-1)?.detail?.messageId;
     const lastMail = mails.find((m) => m.headers.get('message-id') === lastMessageId);
     assert.ok(lastMail, 'the last activation names a mail that was written');
-    assert.equal(await isActivePin(service.services, 'alice', lastMail.pin), true);
+    assert.equal(await isActivePin(service.services, login, lastMail.pin), true);
     assert.equal(mails.filter((m) => m.pin === lastMail.pin).length, 1);
   });
 

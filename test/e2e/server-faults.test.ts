@@ -14,7 +14,7 @@ import { MAX_HISTORY_REDRAWS, RESET_EFFECTS } from '../../src/operations/change-
 import { DEFAULT_LIMITS, Limits } from '../../src/operations/limits.ts';
 import type { Services } from '../../src/operations/services.ts';
 import {
-  REQUEST_XML, isActivePin, listMailFiles, newPinMails, postFrom, postSoap, provisionMailbox, snapshotState, startTestService, type TestService,
+  REQUEST_XML, isActivePin, listMailFiles, newPinMails, postFrom, postSoap, provisionMailboxInProcess, snapshotState, startTestService, type TestService,
 } from '../support/service.ts';
 import { testEngines, type TestDatabase } from '../support/engines.ts';
 
@@ -31,13 +31,11 @@ for (const engine of await testEngines()) describe(`server-side faults (${engine
   let database: TestDatabase | undefined;
   let service: TestService;
   let request: Buffer;
-  let welcomePin: string;
   let app: FastifyInstance | undefined;
 
   before(async () => {
     database = await engine.database('e2e_server_faults');
     service = await startTestService(database.env);
-    welcomePin = await provisionMailbox(service, 'carol', 'pw-carol');
     request = await readFile(REQUEST_XML);
   });
   const closeApp = async () => {
@@ -58,30 +56,39 @@ for (const engine of await testEngines()) describe(`server-side faults (${engine
     return `${app.listeningOrigin}/EWS/UM2007Legacy.asmx`;
   }
 
-  async function expectUnchanged(action: () => Promise<void>): Promise<void> {
-    const before = await snapshotState(service, ['carol']);
+  // Every test signs in as a mailbox of its own, made here, so each can run
+  // alone (--test-name-pattern) and none sees the PIN, audit rows or limits
+  // another left.
+  /** A new mailbox `login` (password pw-<login>); answers its welcome PIN. */
+  const provision = (login: string) => provisionMailboxInProcess(service, login, `pw-${login}`);
+  const reset = (endpoint: string, login: string) => postSoap(endpoint, request, { login, password: `pw-${login}` });
+
+  async function expectUnchanged(login: string, welcomePin: string, action: () => Promise<void>): Promise<void> {
+    const before = await snapshotState(service, [login]);
     await action();
-    assert.deepEqual(await snapshotState(service, ['carol']), before);
-    assert.equal(await isActivePin(service.services, 'carol', welcomePin), true, 'the old PIN still works');
+    assert.deepEqual(await snapshotState(service, [login]), before);
+    assert.equal(await isActivePin(service.services, login, welcomePin), true, 'the old PIN still works');
   }
+  const lastAudit = async (login: string) => (await service.services.store.listAudit({ login })).at(-1);
 
   it('no PIN satisfies the policy: 500 soap:Server ErrorUnifiedMessagingRequestFailed', async () => {
+    const welcomePin = await provision('no-pin');
     const endpoint = await serveWith({ digits: () => 7 }); // every candidate is 777777: a repeated digit
-    await expectUnchanged(async () => {
-      const response = await postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' });
+    await expectUnchanged('no-pin', welcomePin, async () => {
+      const response = await reset(endpoint, 'no-pin');
       assert.equal(response.status, 500);
       assertFault(response.body, 'Server', 'ErrorUnifiedMessagingRequestFailed',
         'No new PIN could be found that satisfies your PIN policy; your old PIN still works. Ask your administrator to review the policy.');
     });
-    const audit = (await service.services.store.listAudit({ login: 'carol' })).at(-1);
-    assert.equal(audit?.outcome, 'no-pin');
+    assert.equal((await lastAudit('no-pin'))?.outcome, 'no-pin');
   });
 
   it('history exhausts the draws: the same fault, after a bounded number of KDF calls', async () => {
+    const welcomePin = await provision('exhausted');
     let drawn = 0;
     const endpoint = await serveWith({ digits: () => Number(welcomePin[drawn++ % welcomePin.length]) });
-    await expectUnchanged(async () => {
-      const response = await postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' });
+    await expectUnchanged('exhausted', welcomePin, async () => {
+      const response = await reset(endpoint, 'exhausted');
       assert.equal(response.status, 500);
       assert.match(response.body, /ErrorUnifiedMessagingRequestFailed/);
     });
@@ -89,12 +96,13 @@ for (const engine of await testEngines()) describe(`server-side faults (${engine
   });
 
   it('the mail cannot be handed off: 500 soap:Server, the old PIN still works, the pending change is gone', async () => {
+    const welcomePin = await provision('no-hand-off');
     const pickup = service.config.pickupDir;
     await rm(pickup, { recursive: true });
     await writeFile(pickup, 'not a directory'); // every write into it fails with ENOTDIR
     try {
-      await expectUnchanged(async () => {
-        const response = await postSoap(service.endpoint, request, { login: 'carol', password: 'pw-carol' });
+      await expectUnchanged('no-hand-off', welcomePin, async () => {
+        const response = await reset(service.endpoint, 'no-hand-off');
         assert.equal(response.status, 500);
         assertFault(response.body, 'Server', 'ErrorUnifiedMessagingRequestFailed',
           'The e-mail with your new PIN could not be sent now, so your PIN was not changed and your old PIN still works. Try again in a few minutes.');
@@ -103,89 +111,94 @@ for (const engine of await testEngines()) describe(`server-side faults (${engine
       await rm(pickup);
       await mkdir(pickup, { mode: 0o700 });
     }
-    const audit = (await service.services.store.listAudit({ login: 'carol' })).at(-1);
+    const audit = await lastAudit('no-hand-off');
     assert.equal(audit?.outcome, 'mail-failed');
     assert.equal(audit?.detail?.reply, 'ENOTDIR');
   });
 
   it('a hand-off that never answers times out into the same fault', async () => {
+    const welcomePin = await provision('stalled');
     const stalled = { handOff: () => new Promise<never>(() => undefined), close: async () => undefined };
     const endpoint = await serveWith({ transport: stalled, mail: { ...service.services.mail, handOffTimeoutMs: 300 } });
-    await expectUnchanged(async () => {
-      const response = await postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' });
+    await expectUnchanged('stalled', welcomePin, async () => {
+      const response = await reset(endpoint, 'stalled');
       assert.equal(response.status, 500);
       assert.match(response.body, /could not be sent now, so your PIN was not changed/);
     });
-    assert.equal((await service.services.store.listAudit({ login: 'carol' })).at(-1)?.detail?.reply, 'no answer within 300 ms');
+    assert.equal((await lastAudit('stalled'))?.detail?.reply, 'no answer within 300 ms');
   });
 
   it('another change of the same mailbox is in progress: 503 + Retry-After, ErrorServerBusy', async () => {
-    const mailbox = await service.services.store.findMailbox('carol');
+    const welcomePin = await provision('in-progress');
+    const mailbox = await service.services.store.findMailbox('in-progress');
     assert.ok(mailbox);
     const id = randomUUID();
     await service.services.store.beginPinChange({
-      id, login: 'carol', reason: 'reset', newPinVerifier: Buffer.alloc(32), newPinLength: 6, sealedMail: Buffer.alloc(40), effects: RESET_EFFECTS, delivery: 'inline',
+      id, login: 'in-progress', reason: 'reset', newPinVerifier: Buffer.alloc(32), newPinLength: 6, sealedMail: Buffer.alloc(40), effects: RESET_EFFECTS, delivery: 'inline',
       baseGeneration: mailbox.pinGeneration, ownerHost: 'another-host', ownerPid: 1,
       leaseUntil: new Date(Date.now() + 60_000), actor: 'admin', source: 'cli',
     }, new Date());
     try {
-      await expectUnchanged(async () => {
-        const response = await postSoap(service.endpoint, request, { login: 'carol', password: 'pw-carol' });
+      await expectUnchanged('in-progress', welcomePin, async () => {
+        const response = await reset(service.endpoint, 'in-progress');
         assert.equal(response.status, 503);
         assert.equal(response.headers.get('retry-after'), '5');
         assertFault(response.body, 'Server', 'ErrorServerBusy', 'A PIN change for this mailbox is already in progress; try again in a few seconds.');
       });
     } finally {
-      await service.services.store.discardPinChange(id, { at: new Date(), event: 'test', outcome: 'cleanup', login: 'carol', actor: 'test', source: 'test' });
+      await service.services.store.discardPinChange(id, { at: new Date(), event: 'test', outcome: 'cleanup', login: 'in-progress', actor: 'test', source: 'test' });
     }
   });
 
   describe('rate limits (503 + Retry-After, ErrorServerBusy)', () => {
     const limited = (changes: Partial<typeof DEFAULT_LIMITS>) => serveWith({ limits: new Limits({ ...DEFAULT_LIMITS, ...changes }) });
-    /** A successful reset changes carol's PIN: follow it, so later tests check the PIN that is really active. */
-    async function resetAndFollow(send: () => Promise<{ status: number }>): Promise<void> {
+    /** A reset that must succeed and write its mail. */
+    async function resetSucceeds(send: () => Promise<{ status: number }>): Promise<void> {
       const before = await listMailFiles(service.config.pickupDir);
       assert.equal((await send()).status, 200);
       const [mail] = await newPinMails(service.config.pickupDir, before);
       assert.ok(mail);
-      welcomePin = mail.pin;
     }
 
     it('per client address, before any password work', async () => {
+      await provision('per-address');
       const endpoint = await limited({ requestsPerAddress: { limit: 1, windowMs: 60_000 } });
-      await resetAndFollow(() => postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' }));
-      const before = await snapshotState(service, ['carol']);
-      const refused = await postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' });
+      await resetSucceeds(() => reset(endpoint, 'per-address'));
+      const before = await snapshotState(service, ['per-address']);
+      const refused = await reset(endpoint, 'per-address');
       assert.equal(refused.status, 503);
       assert.match(refused.headers.get('retry-after') ?? '', /^\d+$/);
       assertFault(refused.body, 'Server', 'ErrorServerBusy', 'Too many requests from your address; try again later.');
-      assert.deepEqual(await snapshotState(service, ['carol']), before);
+      assert.deepEqual(await snapshotState(service, ['per-address']), before);
     });
 
     it('failed sign-ins per login and address: the guesser is stopped, the user from another address is not', async () => {
+      await provision('guessed');
       const endpoint = await limited({ failedSignInsPerLoginAndAddress: { limit: 2, windowMs: 60_000 } });
-      for (let i = 0; i < 2; i += 1) assert.equal((await postSoap(endpoint, request, { login: 'carol', password: 'guess' })).status, 401);
-      const refused = await postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' });
+      for (let i = 0; i < 2; i += 1) assert.equal((await postSoap(endpoint, request, { login: 'guessed', password: 'guess' })).status, 401);
+      const refused = await reset(endpoint, 'guessed');
       assert.equal(refused.status, 503);
       assertFault(refused.body, 'Server', 'ErrorServerBusy', 'Too many failed sign-ins for this user from your address; try again later.');
-      await resetAndFollow(() => postFrom('127.0.0.2', endpoint, request, { login: 'carol', password: 'pw-carol' }));
+      await resetSucceeds(() => postFrom('127.0.0.2', endpoint, request, { login: 'guessed', password: 'pw-guessed' }));
     });
 
     it('resets per login, audited', async () => {
+      await provision('reset-limited');
       const endpoint = await limited({ resetsPerLogin: { limit: 1, windowMs: 3_600_000 } });
-      await resetAndFollow(() => postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' }));
-      const refused = await postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' });
+      await resetSucceeds(() => reset(endpoint, 'reset-limited'));
+      const refused = await reset(endpoint, 'reset-limited');
       assert.equal(refused.status, 503);
       assertFault(refused.body, 'Server', 'ErrorServerBusy', 'Too many PIN resets for your mailbox; try again later.');
-      assert.equal((await service.services.store.listAudit({ login: 'carol' })).at(-1)?.outcome, 'rate-limited');
+      assert.equal((await lastAudit('reset-limited'))?.outcome, 'rate-limited');
     });
   });
 
   it('anything unexpected: 500 soap:Server ErrorInternalServerError with a generic sentence', async () => {
+    const welcomePin = await provision('unexpected');
     const broken = { ...service.services.store, findMailbox: () => Promise.reject(new Error('SQLITE_IOERR: disk I/O error at /secret/path')) };
     const endpoint = await serveWith({ store: Object.assign(Object.create(Object.getPrototypeOf(service.services.store)), service.services.store, broken) });
-    await expectUnchanged(async () => {
-      const response = await postSoap(endpoint, request, { login: 'carol', password: 'pw-carol' });
+    await expectUnchanged('unexpected', welcomePin, async () => {
+      const response = await reset(endpoint, 'unexpected');
       assert.equal(response.status, 500);
       assertFault(response.body, 'Server', 'ErrorInternalServerError',
         'The service failed to process the request; try again later, and tell your administrator if it keeps failing.');

@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import {
-  REQUEST_XML, isActivePin, listMailFiles, newPinMails, postSoap, provisionMailbox, snapshotState, startTestService, type TestService,
+  REQUEST_XML, isActivePin, listMailFiles, newPinMails, postSoap, provisionMailboxInProcess, snapshotState, startTestService, type TestService,
 } from '../support/service.ts';
 
 const HEADERS_TIMEOUT_MS = 1_000;
@@ -70,17 +70,19 @@ function trickle(url: string, head: string, trickleBytes: string): Promise<Cutof
 describe('slow clients', () => {
   let service: TestService;
   let request: Buffer;
-  let welcomePin: string;
-  const auth = `Basic ${Buffer.from('dave:pw-dave').toString('base64')}`;
+  // Every test signs in as a mailbox of its own, so each can run alone
+  // (--test-name-pattern) and none checks a PIN another test changed.
+  const provision = (login: string) => provisionMailboxInProcess(service, login, `pw-${login}`);
+  const auth = (login: string) => `Basic ${Buffer.from(`${login}:pw-${login}`).toString('base64')}`;
 
   before(async () => {
     service = await startTestService({ UMPIN_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), UMPIN_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) });
-    welcomePin = await provisionMailbox(service, 'dave', 'pw-dave');
     request = await readFile(REQUEST_XML);
   });
   after(() => service.close());
 
   it('a slowloris sending its headers a byte at a time is cut off with 408 after the headers timeout, while a normal client is served', async () => {
+    await provision('dave');
     const path = '/EWS/UM2007Legacy.asmx';
     const slow = trickle(service.url, `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n`, 'X-Slow: ' + 'a'.repeat(1_000));
     // A normal ResetPIN while the slowloris holds its connection open.
@@ -90,7 +92,6 @@ describe('slow clients', () => {
     const [mail] = await newPinMails(service.config.pickupDir, before);
     assert.ok(mail);
     assert.equal(await isActivePin(service.services, 'dave', mail.pin), true);
-    welcomePin = mail.pin;
 
     const cut = await slow;
     assert.match(cut.received, /^HTTP\/1\.1 408 Request Timeout\r\n/);
@@ -100,25 +101,27 @@ describe('slow clients', () => {
   });
 
   it('a body that trickles in is cut off with 408 after the request timeout; the password is never checked and nothing changed', async () => {
+    const welcomePin = await provision('erin');
     const body = request.toString('utf8');
     const head = `POST /EWS/UM2007Legacy.asmx HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml; charset=utf-8\r\n` +
-      `Authorization: ${auth}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
-    const state = await snapshotState(service, ['dave']);
+      `Authorization: ${auth('erin')}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    const state = await snapshotState(service, ['erin']);
     const audit = await service.services.store.listAudit({});
     const cut = await trickle(service.url, head, body);
     assert.match(cut.received, /^HTTP\/1\.1 408 Request Timeout\r\n/);
     assert.ok(cut.afterMs >= REQUEST_TIMEOUT_MS * 0.9, `cut after ${cut.afterMs} ms: not before the request timeout`);
     assert.ok(cut.afterMs < REQUEST_TIMEOUT_MS + SLACK_MS, `cut after ${cut.afterMs} ms: soon after the request timeout`);
     assert.ok(cut.sent < Buffer.byteLength(head) + Buffer.byteLength(body), 'cut before the body was complete');
-    assert.deepEqual(await snapshotState(service, ['dave']), state);
+    assert.deepEqual(await snapshotState(service, ['erin']), state);
     assert.deepEqual(await service.services.store.listAudit({}), audit, 'no sign-in was attempted');
-    assert.equal(await isActivePin(service.services, 'dave', welcomePin), true, 'the old PIN still works');
+    assert.equal(await isActivePin(service.services, 'erin', welcomePin), true, 'the old PIN still works');
   });
 
   it('a client that is merely not fast, but sends within the timeouts, is served', async () => {
+    await provision('frank');
     const body = request.toString('utf8');
     const head = `POST /EWS/UM2007Legacy.asmx HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml; charset=utf-8\r\n` +
-      `Authorization: ${auth}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+      `Authorization: ${auth('frank')}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
     // The body in three pieces, a quarter of the request timeout apart.
     const { hostname, port } = new URL(service.url);
     const received = await new Promise<string>((resolve, reject) => {

@@ -24,7 +24,7 @@ for (const engine of await testEngines()) describe(`ResetPIN over SMTP (${engine
   let peer: SmtpPeer;
   let service: TestService;
   let request: Buffer;
-  let currentPin: string;
+  let olgaWelcomePin: string;
 
   before(async () => {
     certificate = await makeTestCertificate();
@@ -41,8 +41,8 @@ for (const engine of await testEngines()) describe(`ResetPIN over SMTP (${engine
     assert.equal((await service.umpin(['user', 'add', 'olga', '--password-stdin'], 'pw-olga\n')).code, 0);
     const enabled = await service.umpin(['mailbox', 'enable', 'olga', '--email', 'olga@example.com', '--extension', '4711']);
     assert.equal(enabled.code, 0, enabled.stderr);
-    currentPin = PIN_LINE.exec(peer.received.at(-1)?.parsed.text ?? '')?.[1] ?? '';
-    assert.match(currentPin, /^\d{6}$/, 'the welcome mail came over SMTP');
+    olgaWelcomePin = PIN_LINE.exec(peer.received.at(-1)?.parsed.text ?? '')?.[1] ?? '';
+    assert.match(olgaWelcomePin, /^\d{6}$/, 'the welcome mail came over SMTP');
   });
   after(async () => {
     await service?.close();
@@ -51,25 +51,41 @@ for (const engine of await testEngines()) describe(`ResetPIN over SMTP (${engine
     await database?.dispose();
   });
 
-  const reset = () => postSoap(service.endpoint, request, { login: 'olga', password: 'pw-olga' });
+  // olga (made with the CLI above) is the 250 test's alone; every other test
+  // provisions its own mailbox here, so each can run alone (--test-name-pattern)
+  // and none depends on the PIN or audit rows an earlier test left.
+  let nextExtension = 4712;
+  /** A new mailbox, its welcome mail accepted by the relay; answers its PIN. */
+  async function provision(login: string): Promise<string> {
+    peer.setReply({ kind: 'accept' });
+    await addUser(service.services, login, `pw-${login}`);
+    const before = peer.received.length;
+    await enableMailbox(service.services, login, { email: `${login}@example.com`, extension: String(nextExtension++) });
+    assert.equal(peer.received.length, before + 1);
+    const pin = PIN_LINE.exec(peer.received.at(-1)?.parsed.text ?? '')?.[1] ?? '';
+    assert.match(pin, /^\d{6}$/, 'the welcome mail came over SMTP');
+    return pin;
+  }
 
-  async function expectFault(message: string): Promise<void> {
-    const response = await reset();
+  const reset = (login: string) => postSoap(service.endpoint, request, { login, password: `pw-${login}` });
+
+  async function expectFault(login: string, currentPin: string, message: string): Promise<void> {
+    const response = await reset(login);
     assert.equal(response.status, 500);
     assert.ok(response.body.includes('<faultcode>soap:Server</faultcode>'));
     assert.ok(response.body.includes(`<e:ResponseCode xmlns:e="${ERRORS}">ErrorUnifiedMessagingRequestFailed</e:ResponseCode>`));
     assert.ok(response.body.includes(`<faultstring xml:lang="en">${message}</faultstring>`), response.body);
-    assert.equal(await isActivePin(service.services, 'olga', currentPin), true, 'the old PIN still works');
+    assert.equal(await isActivePin(service.services, login, currentPin), true, 'the old PIN still works');
     assert.equal(await countPendingPinChanges(service.services.store), 0, 'nothing is pending');
   }
   const REFUSED = 'The e-mail with your new PIN was refused, so your PIN was not changed and your old PIN still works. Ask your administrator to check your e-mail address.';
   const NOT_NOW = 'The e-mail with your new PIN could not be sent now, so your PIN was not changed and your old PIN still works. Try again in a few minutes.';
-  const lastAudit = async () => (await service.services.store.listAudit({ login: 'olga' })).at(-1);
+  const lastAudit = async (login: string) => (await service.services.store.listAudit({ login })).at(-1);
 
   it('250: the mail went over STARTTLS with AUTH, and its PIN is now active', async () => {
     peer.setReply({ kind: 'accept' });
     const before = peer.received.length;
-    const response = await reset();
+    const response = await reset('olga');
     assert.equal(response.status, 200);
     assert.equal(response.body, renderResetPinResponse(MESSAGES_NS));
     assert.equal(peer.received.length, before + 1);
@@ -84,31 +100,34 @@ for (const engine of await testEngines()) describe(`ResetPIN over SMTP (${engine
     const pin = PIN_LINE.exec(mail.parsed.text ?? '')?.[1] ?? '';
     assert.ok(!(mail.parsed.subject ?? '').includes(pin));
     assert.equal(await isActivePin(service.services, 'olga', pin), true);
-    assert.equal(await isActivePin(service.services, 'olga', currentPin), false);
-    assert.match(String((await lastAudit())?.detail?.handOff), /^250/);
-    currentPin = pin;
+    assert.equal(await isActivePin(service.services, 'olga', olgaWelcomePin), false);
+    assert.match(String((await lastAudit('olga'))?.detail?.handOff), /^250/);
   });
 
   it('550: a permanent refusal, the old PIN stays', async () => {
+    const pin = await provision('refused');
     peer.setReply({ kind: 'reject', code: 550, message: 'mailbox unavailable' });
-    await expectFault(REFUSED);
-    const audit = await lastAudit();
+    await expectFault('refused', pin, REFUSED);
+    const audit = await lastAudit('refused');
     assert.deepEqual([audit?.outcome, audit?.detail?.permanent, audit?.detail?.responseCode], ['mail-failed', true, 550]);
   });
 
   for (const code of [451, 421]) {
     it(`${code}: a transient refusal, the old PIN stays`, async () => {
+      const login = `later${code}`;
+      const pin = await provision(login);
       peer.setReply({ kind: 'reject', code, message: 'try later' });
-      await expectFault(NOT_NOW);
-      const audit = await lastAudit();
+      await expectFault(login, pin, NOT_NOW);
+      const audit = await lastAudit(login);
       assert.deepEqual([audit?.detail?.permanent, audit?.detail?.responseCode], [false, code]);
     });
   }
 
   it('a relay that stalls past the timeout: a transient fault, promptly', async () => {
+    const pin = await provision('stalled');
     peer.setReply({ kind: 'stall' });
     const started = Date.now();
-    await expectFault(NOT_NOW);
+    await expectFault('stalled', pin, NOT_NOW);
     assert.ok(Date.now() - started < 5_000, 'bounded by UMPIN_MAIL_TIMEOUT_MS');
     peer.setReply({ kind: 'accept' });
   });
@@ -142,14 +161,15 @@ for (const engine of await testEngines()) describe(`ResetPIN over SMTP (${engine
   });
 
   it('a relay that does not offer STARTTLS gets nothing in plain text', async () => {
+    const pin = await provision('plain');
     const plain = await startSmtpPeer({ tls: 'none' });
     const other = await startTestService({ ...database?.env, UMPIN_SMTP_URL: `smtp://127.0.0.1:${plain.port}`, UMPIN_MAIL_TIMEOUT_MS: '1500' }, service.dataDir);
     try {
-      const response = await postSoap(other.endpoint, request, { login: 'olga', password: 'pw-olga' });
+      const response = await postSoap(other.endpoint, request, { login: 'plain', password: 'pw-plain' });
       assert.equal(response.status, 500);
       assert.ok(response.body.includes(REFUSED), response.body);
       assert.equal(plain.dataCount(), 0, 'no message was sent');
-      assert.equal(await isActivePin(service.services, 'olga', currentPin), true);
+      assert.equal(await isActivePin(service.services, 'plain', pin), true);
     } finally {
       await other.close();
       await plain.close();
@@ -157,7 +177,8 @@ for (const engine of await testEngines()) describe(`ResetPIN over SMTP (${engine
   });
 
   it('a relay that is down: a transient fault', async () => {
+    const pin = await provision('unreached');
     await peer.close();
-    await expectFault(NOT_NOW);
+    await expectFault('unreached', pin, NOT_NOW);
   });
 });

@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { buildHttpServer } from '../../src/http/server.ts';
 import type { Services } from '../../src/operations/services.ts';
 import {
-  REQUEST_XML, assertRun, isActivePin, listMailFiles, makeDataDir, newPinMails, postSoap, provisionMailbox, runUmpin, snapshotState,
+  REQUEST_XML, assertRun, isActivePin, listMailFiles, makeDataDir, newPinMails, postSoap, provisionMailbox, provisionMailboxInProcess, runUmpin, snapshotState,
   startServeProcess, startTestService, type TestService,
 } from '../support/service.ts';
 import { makeTestCertificate } from '../support/smtp-peer.ts';
@@ -184,6 +184,15 @@ describe('`umpin serve` refuses TLS files it cannot use, naming the setting', ()
   });
 
   it('nothing was created: the start stopped before the database was opened', async () => {
+    // Its own refused starts (one each of the kinds above), so it means the same run alone.
+    const junk = join(pem.dir, 'junk-too.pem');
+    await writeFile(junk, 'not a key\n');
+    for (const env of [
+      { UMPIN_TLS_CERT: join(pem.dir, 'missing.pem'), UMPIN_TLS_KEY: pem.key },
+      { UMPIN_TLS_CERT: pem.cert, UMPIN_TLS_KEY: pem.otherKey },
+      { UMPIN_TLS_CERT: pem.key, UMPIN_TLS_KEY: pem.cert },
+      { UMPIN_TLS_CERT: pem.cert, UMPIN_TLS_KEY: junk },
+    ]) assertRun(await serve(env), 2);
     assert.deepEqual(await listMailFiles(dataDir), []);
     await assert.rejects(readFile(join(dataDir, 'umpin.sqlite')), { code: 'ENOENT' });
   });
@@ -192,12 +201,10 @@ describe('`umpin serve` refuses TLS files it cannot use, naming the setting', ()
 describe('credentials over plain HTTP', () => {
   let service: TestService;
   let request: Buffer;
-  let welcomePin: string;
   const apps: FastifyInstance[] = [];
 
   before(async () => {
     service = await startTestService();
-    welcomePin = await provisionMailbox(service, 'bob', 'pw-bob');
     request = await readFile(REQUEST_XML);
   });
   after(async () => {
@@ -214,11 +221,16 @@ describe('credentials over plain HTTP', () => {
     return { url: app.listeningOrigin, calls: counting.calls };
   }
 
-  async function expectUnchanged(action: () => Promise<void>): Promise<void> {
-    const before = { state: await snapshotState(service, ['bob']), audit: await service.services.store.listAudit({}) };
+  // Every test that signs in does so as a mailbox of its own, so each can run
+  // alone (--test-name-pattern) and none checks a PIN another test reset.
+  /** A new mailbox `login` (password pw-<login>); answers its welcome PIN. */
+  const provision = (login: string) => provisionMailboxInProcess(service, login, `pw-${login}`);
+
+  async function expectUnchanged(login: string, welcomePin: string, action: () => Promise<void>): Promise<void> {
+    const before = { state: await snapshotState(service, [login]), audit: await service.services.store.listAudit({}) };
     await action();
-    assert.deepEqual({ state: await snapshotState(service, ['bob']), audit: await service.services.store.listAudit({}) }, before);
-    assert.equal(await isActivePin(service.services, 'bob', welcomePin), true, 'the old PIN still works');
+    assert.deepEqual({ state: await snapshotState(service, [login]), audit: await service.services.store.listAudit({}) }, before);
+    assert.equal(await isActivePin(service.services, login, welcomePin), true, 'the old PIN still works');
   }
 
   // This host's own non-loopback address: a real connection whose peer is not loopback, without leaving the machine.
@@ -226,8 +238,9 @@ describe('credentials over plain HTTP', () => {
   const remote = address === undefined ? it.skip : it;
 
   remote(`from a non-loopback address (${address ?? 'none on this host'}): 403, the password never checked, nothing changed`, async () => {
+    const welcomePin = await provision('bob');
     const server = await serveOn(address!, {});
-    await expectUnchanged(async () => {
+    await expectUnchanged('bob', welcomePin, async () => {
       assertRefused(await postSoap(`${server.url}/EWS/UM2007Legacy.asmx`, request, { login: 'bob', password: 'pw-bob' }));
       assertRefused(await postSoap(`${server.url}/UnifiedMessaging/Service.asmx`, request, { login: 'bob', password: 'wrong' }));
     });
@@ -252,43 +265,43 @@ describe('credentials over plain HTTP', () => {
   });
 
   remote('UMPIN_ALLOW_PLAIN_HTTP_AUTH=true: the same request from the same address resets the PIN', async () => {
+    await provision('allowed');
     const server = await serveOn(address!, { allowPlainHttpAuth: true });
     const before = await listMailFiles(service.config.pickupDir);
-    const response = await postSoap(`${server.url}/EWS/UM2007Legacy.asmx`, request, { login: 'bob', password: 'pw-bob' });
+    const response = await postSoap(`${server.url}/EWS/UM2007Legacy.asmx`, request, { login: 'allowed', password: 'pw-allowed' });
     assert.equal(response.status, 200, response.body);
     const [mail] = await newPinMails(service.config.pickupDir, before);
     assert.ok(mail);
-    assert.equal(await isActivePin(service.services, 'bob', mail.pin), true);
-    welcomePin = mail.pin;
+    assert.equal(await isActivePin(service.services, 'allowed', mail.pin), true);
   });
 
   it('on loopback plain HTTP is accepted (the default listener)', async () => {
+    await provision('on-loopback');
     const before = await listMailFiles(service.config.pickupDir);
-    const response = await postSoap(service.endpoint, request, { login: 'bob', password: 'pw-bob' });
+    const response = await postSoap(service.endpoint, request, { login: 'on-loopback', password: 'pw-on-loopback' });
     assert.equal(response.status, 200, response.body);
     assert.equal(response.headers.get('strict-transport-security'), null, 'no HSTS over plain HTTP');
     const [mail] = await newPinMails(service.config.pickupDir, before);
     assert.ok(mail);
-    welcomePin = mail.pin;
   });
 
   it('behind a trusted proxy on loopback: a remote client over http is refused, over https it is served with HSTS', async () => {
+    const welcomePin = await provision('proxied');
     const server = await serveOn('127.0.0.1', { trustedProxies: ['127.0.0.1'] });
     const endpoint = `${server.url}/EWS/UM2007Legacy.asmx`;
-    await expectUnchanged(async () => {
+    await expectUnchanged('proxied', welcomePin, async () => {
       for (const proto of [{}, { 'x-forwarded-proto': 'http' }] as Record<string, string>[]) {
         const headers = { 'x-forwarded-for': '203.0.113.7', ...proto };
-        assertRefused(await postSoap(endpoint, request, { login: 'bob', password: 'pw-bob', headers }));
+        assertRefused(await postSoap(endpoint, request, { login: 'proxied', password: 'pw-proxied', headers }));
       }
     });
     assert.equal(server.calls(), 0);
     const before = await listMailFiles(service.config.pickupDir);
-    const served = await postSoap(endpoint, request, { login: 'bob', password: 'pw-bob', headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' } });
+    const served = await postSoap(endpoint, request, { login: 'proxied', password: 'pw-proxied', headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' } });
     assert.equal(served.status, 200, served.body);
     assert.equal(served.headers.get('strict-transport-security'), 'max-age=31536000');
     const [mail] = await newPinMails(service.config.pickupDir, before);
     assert.ok(mail);
-    welcomePin = mail.pin;
   });
 
   it('X-Forwarded-Proto from a peer that is not a trusted proxy is ignored', async () => {

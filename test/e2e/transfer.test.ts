@@ -122,7 +122,16 @@ describe('moving a populated SQLite database to PostgreSQL', { skip }, () => {
     assert.ok(!text.includes(apiKey.slice(-20)), 'no API key in clear');
   });
 
+  // Each test below exports for itself (the first test's export is that test's
+  // own), so each runs alone (--test-name-pattern).
+  const exportNow = async (name: string): Promise<string> => {
+    const file = join(targetDir, name);
+    assertRun(await source.umpin(['export', '--output', file]), 0);
+    return file;
+  };
+
   it('import with another secret file is refused before anything is written', async () => {
+    const exportFile = await exportNow('for-other-secret.jsonl');
     const otherSecret = join(targetDir, 'other.key');
     await writeFile(otherSecret, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
     const before = await targetContents();
@@ -134,6 +143,7 @@ describe('moving a populated SQLite database to PostgreSQL', { skip }, () => {
   });
 
   it('a corrupt line is refused with its number, and nothing is imported', async () => {
+    const exportFile = await exportNow('for-corrupt.jsonl');
     const lines = (await readFile(exportFile, 'utf8')).split('\n');
     lines[3] = (lines[3] as string).slice(0, 25);
     const corrupt = join(targetDir, 'corrupt.jsonl');
@@ -149,6 +159,7 @@ describe('moving a populated SQLite database to PostgreSQL', { skip }, () => {
   });
 
   it('a file cut short is refused by the counts in its header, and nothing is imported', async () => {
+    const exportFile = await exportNow('for-short.jsonl');
     const lines = (await readFile(exportFile, 'utf8')).trimEnd().split('\n');
     const short = join(targetDir, 'short.jsonl');
     await writeFile(short, `${lines.slice(0, -1).join('\n')}\n`);
@@ -160,10 +171,12 @@ describe('moving a populated SQLite database to PostgreSQL', { skip }, () => {
 
   describe('after the import', () => {
     let target: TestService;
+    let imported: string;
 
     before(async () => {
-      const imported = await runUmpin(['import', exportFile], targetEnv());
-      assertRun(imported, 0, { stdout: /^Imported 2 policies, 4 users, 3 mailboxes, 3 PIN history entries, 1 API key, \d+ audit events into postgres:\/\/.+, from a sqlite export of / });
+      imported = await exportNow('for-import.jsonl');
+      const result = await runUmpin(['import', imported], targetEnv());
+      assertRun(result, 0, { stdout: /^Imported 2 policies, 4 users, 3 mailboxes, 3 PIN history entries, 1 API key, \d+ audit events into postgres:\/\/.+, from a sqlite export of / });
       target = await startTestService(targetEnv({ UMPIN_LISTEN: '127.0.0.1:0' }), targetDir);
       cleanUp.push(() => target.close());
     });
@@ -209,7 +222,7 @@ describe('moving a populated SQLite database to PostgreSQL', { skip }, () => {
 
     it('a second import into the now non-empty database is refused, and nothing changes', async () => {
       const before = await targetContents();
-      const result = await runUmpin(['import', exportFile], targetEnv());
+      const result = await runUmpin(['import', imported], targetEnv());
       assertRun(result, 1, { stderr: /^umpin import: The target database already holds data \(4 users, 3 mailboxes, \d+ PIN history entries, 1 API key, \d+ audit events, 1 policy besides "default"\); import fills a new, empty database only\. Point UMPIN_DATABASE_URL at a new PostgreSQL schema or database, or a new SQLite file, and import again; nothing was imported\.\n$/ });
       assert.deepEqual(await targetContents(), before);
     });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { isActivePin, listMailFiles, postSoap, provisionMailbox, snapshotState, startTestService, type TestService } from '../support/service.ts';
+import { isActivePin, listMailFiles, postSoap, provisionMailbox, provisionMailboxInProcess, snapshotState, startTestService, type TestService } from '../support/service.ts';
 
 const M = 'http://schemas.microsoft.com/exchange/services/2006/messages';
 const TYPES = 'http://schemas.microsoft.com/exchange/services/2006/types';
@@ -66,7 +66,10 @@ describe('every operation on both endpoint paths', () => {
   }
 
   it('GetUMProperties answers all five, in order; each setter is read back, on either path', async () => {
-    const initial = await call('GetUMProperties');
+    // A mailbox of its own: it starts from the defaults whatever ran before, and no other test sees its settings.
+    const user = { login: 'svc.settings', password: 'settings password' };
+    await provisionMailboxInProcess(service, user.login, user.password);
+    const initial = await call('GetUMProperties', '', { user });
     assert.equal(initial.body, `${OPEN}<GetUMPropertiesResponse xmlns="${M}"><GetUMPropertiesResponse><OofStatus>false</OofStatus>` +
       '<MissedCallNotificationEnabled>true</MissedCallNotificationEnabled><PlayOnPhoneDialString></PlayOnPhoneDialString>' +
       '<TelephoneAccessNumbers>+1 555 0100</TelephoneAccessNumbers><TelephoneAccessFolderEmail></TelephoneAccessFolderEmail>' +
@@ -78,17 +81,17 @@ describe('every operation on both endpoint paths', () => {
       ['SetTelephoneAccessFolderEmail', `<base64FolderID>${FOLDER}</base64FolderID>`, PATHS[1] as string],
     ];
     for (const [operation, inner, path] of sets) {
-      const answer = await call(operation, inner, { path });
+      const answer = await call(operation, inner, { path, user });
       assert.equal(answer.status, 200, answer.body);
       assert.equal(answer.body, `${OPEN}<${operation}Response xmlns="${M}" />${CLOSE}`);
     }
-    const after = await call('GetUMProperties', '', { path: PATHS[1] });
+    const after = await call('GetUMProperties', '', { path: PATHS[1], user });
     assert.match(after.body, new RegExp('<GetUMPropertiesResponse><OofStatus>true</OofStatus><MissedCallNotificationEnabled>false</MissedCallNotificationEnabled>' +
       `<PlayOnPhoneDialString>\\+44 20 7946 0000</PlayOnPhoneDialString><TelephoneAccessNumbers>\\+1 555 0100</TelephoneAccessNumbers><TelephoneAccessFolderEmail>${FOLDER.replace(/[+/]/g, '\\$&')}</TelephoneAccessFolderEmail>`));
-    const shown = await service.umpin(['mailbox', 'show', ALICE.login, '--json']);
+    const shown = await service.umpin(['mailbox', 'show', user.login, '--json']);
     const json = JSON.parse(shown.stdout) as Record<string, unknown>;
     assert.deepEqual([json.oofStatus, json.missedCallNotificationEnabled, json.playOnPhoneDialString, json.telephoneAccessFolder], [true, false, '+44 20 7946 0000', FOLDER]);
-    const trail = (await service.services.store.listAudit({ login: ALICE.login })).filter((e) => e.event === 'um.setting');
+    const trail = (await service.services.store.listAudit({ login: user.login })).filter((e) => e.event === 'um.setting');
     assert.deepEqual(trail.map((e) => e.detail?.setting), ['OofStatus', 'MissedCallNotificationEnabled', 'PlayOnPhoneDialString', 'TelephoneAccessFolderEmail']);
   });
 

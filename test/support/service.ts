@@ -15,6 +15,8 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { isAmongVerifiers } from '../../src/crypto/kdf.ts';
 import { buildHttpServer } from '../../src/http/server.ts';
 import { openServices } from '../../src/open-services.ts';
+import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
+import { addUser } from '../../src/operations/admin/users.ts';
 import type { Services } from '../../src/operations/services.ts';
 import { countPendingPinChanges, findRememberedPinVerifiers } from './store-readers.ts';
 
@@ -95,6 +97,19 @@ export async function provisionMailbox(service: TestService, login: string, pass
   const [file] = (await listMailFiles(service.config.pickupDir)).filter((f) => !before.includes(f));
   if (!file) throw new Error('no welcome mail was written');
   return (await readPinMail(join(service.config.pickupDir, file))).pin;
+}
+
+/**
+ * The same as provisionMailbox, through the operations in this process instead
+ * of two CLI runs: cheap enough for a test to make a mailbox of its own.
+ */
+export async function provisionMailboxInProcess(service: TestService, login: string, password: string, extension = String(nextExtension++)): Promise<string> {
+  await addUser(service.services, login, password);
+  const before = await listMailFiles(service.config.pickupDir);
+  await enableMailbox(service.services, login, { email: `${login}@example.com`, extension });
+  const [mail] = await newPinMails(service.config.pickupDir, before);
+  if (!mail) throw new Error('no welcome mail was written');
+  return mail.pin;
 }
 
 export async function listMailFiles(pickupDir: string): Promise<string[]> {
