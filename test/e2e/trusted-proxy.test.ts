@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { REQUEST_XML, isActivePin, listMailFiles, newPinMails, postSoap, provisionMailbox, snapshotState, startTestService, type TestService } from '../support/service.ts';
 
 const BUSY = 'Too many requests from your address; try again later.';
@@ -58,37 +58,44 @@ describe('behind a trusted proxy (UMPIN_TRUSTED_PROXIES=127.0.0.1)', () => {
     assert.deepEqual(await lastAudit(service, 'erin'), { outcome: 'success', source: '203.0.113.7' });
   });
 
+  // The limit is one request a minute per client, and each test spends the budget of clients of its own, so it runs alone.
   it('the per-address limit counts the forwarded client: the same client again is refused', async () => {
-    await assertBusyAndUnchanged(service, 'erin', '203.0.113.7', request);
+    assert.equal((await resetVia(service, 'erin', '203.0.113.8', request)).status, 200);
+    await assertBusyAndUnchanged(service, 'erin', '203.0.113.8', request);
   });
 
   it('an address the client itself prepends is not believed: only the proxy\'s own entry counts', async () => {
+    assert.equal((await resetVia(service, 'erin', '203.0.113.9', request)).status, 200);
     // The proxy appends the address it saw; what the client sent before it is the client's word.
-    await assertBusyAndUnchanged(service, 'erin', '198.51.100.99, 203.0.113.7', request);
+    await assertBusyAndUnchanged(service, 'erin', '198.51.100.99, 203.0.113.9', request);
   });
 
   it('another client behind the same proxy has its own budget', async () => {
+    assert.equal((await resetVia(service, 'erin', '203.0.113.10', request)).status, 200);
+    await assertBusyAndUnchanged(service, 'erin', '203.0.113.10', request);
     assert.equal((await resetVia(service, 'erin', '198.51.100.4', request)).status, 200);
     assert.deepEqual(await lastAudit(service, 'erin'), { outcome: 'success', source: '198.51.100.4' });
   });
 });
 
 describe('without trusted proxies', () => {
+  // Every request comes from 127.0.0.1, one client with one budget: each test has a service of its own, so it runs alone.
   let service: TestService;
   let request: Buffer;
-  before(async () => {
+  beforeEach(async () => {
     service = await startTestService({ UMPIN_LIMIT_REQUESTS_PER_MINUTE: '1' });
     await provisionMailbox(service, 'frank', 'pw-frank');
     request = await readFile(REQUEST_XML);
   });
-  after(() => service.close());
+  afterEach(() => service.close());
 
   it('X-Forwarded-For is ignored: the audit records the peer', async () => {
     assert.equal((await resetVia(service, 'frank', '203.0.113.7', request)).status, 200);
     assert.deepEqual(await lastAudit(service, 'frank'), { outcome: 'success', source: '127.0.0.1' });
   });
 
-  it('and a client cannot win a fresh budget by naming another address', async () => {
+  it('a client cannot win a fresh budget by naming another address', async () => {
+    assert.equal((await resetVia(service, 'frank', '203.0.113.7', request)).status, 200);
     await assertBusyAndUnchanged(service, 'frank', '198.51.100.4', request);
   });
 });
