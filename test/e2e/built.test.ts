@@ -83,6 +83,9 @@ describe('the built command (dist/, bin/umpin.js)', { timeout: 300_000 }, () => 
   });
 
   it('`umpin serve` from dist/ answers the WSDL and a ResetPIN (its mail from the built-in template), loading no TypeScript', async () => {
+    // A mailbox of its own (through the built CLI), so that this test runs alone.
+    assertRun((await umpin(['user', 'add', 'bob', '--password-stdin'], 'built password')).result, 0, { stdout: 'Added user bob.' });
+    assertRun((await umpin(['mailbox', 'enable', 'bob', '--email', 'bob@example.com', '--extension', '4712'])).result, 0, { stdout: /handed off to bob@example\.com/ });
     const log = withLog();
     const server = await startServeProcess({ ...env, UMPIN_TEST_MODULE_LOG: log }, ['--import', RECORDER, BUILT_UMPIN_BIN]);
     try {
@@ -91,12 +94,12 @@ describe('the built command (dist/, bin/umpin.js)', { timeout: 300_000 }, () => 
       assert.match(await wsdl.text(), /<wsdl:definitions[\s\S]*ResetPIN/);
 
       const before = await listMailFiles(join(dataDir, 'pickup'));
-      const reset = await postSoap(server.endpoint, readFileSync(REQUEST_XML), { login: 'alice', password: 'built password' });
+      const reset = await postSoap(server.endpoint, readFileSync(REQUEST_XML), { login: 'bob', password: 'built password' });
       assert.equal(reset.status, 200, reset.body);
       assert.match(reset.body, /ResetPINResponse/);
       const [mail] = await newPinMails(join(dataDir, 'pickup'), before);
       assert.ok(mail, 'the reset mailed a new PIN');
-      assert.equal(mail.to, 'alice@example.com');
+      assert.equal(mail.to, 'bob@example.com');
       assert.match(mail.pin, /^\d{6,}$/);
     } finally {
       assert.equal(await server.stop(), 0, server.output());
