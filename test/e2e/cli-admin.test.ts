@@ -1,20 +1,26 @@
 /**
  * The administrator's CLI with Exchange parity (policies, mailboxes, PINs one
  * at a time and from CSV, the audit trail, API keys), run as a user runs it:
- * `bin/umpin.js` in its own process over a fresh data directory. What the
- * CLI changed is checked in the store through services opened in this
- * process. Each CLI run costs most of a second, so runs that touch
- * different things go at once.
+ * `bin/umpin.js` in its own process. What the CLI changed is checked in the
+ * store through services opened in this process. Each CLI run costs most of
+ * a second, so runs that touch different things go at once.
+ *
+ * Each test stands alone (docs/testing.md): it makes a data directory of its
+ * own and, in this process, the policies and mailboxes it reads, so it can
+ * run on its own (--test-name-pattern) and an exact listing (mailbox list,
+ * policy show, the audit trail) sees only what the test made.
  */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
-import { openServices, type OpenedServices } from '../../src/open-services.ts';
-import { enableMailbox } from '../../src/operations/admin/mailboxes.ts';
+import { openServices } from '../../src/open-services.ts';
+import { enableMailbox, type MailboxRequest } from '../../src/operations/admin/mailboxes.ts';
+import { resetPinByAdmin } from '../../src/operations/admin/pins.ts';
+import { newPolicy } from '../../src/operations/admin/policies.ts';
 import { isValidApiKey } from '../../src/operations/api-keys.ts';
 import type { Services } from '../../src/operations/services.ts';
 import { isActivePin, listMailFiles, makeDataDir, newPinMails, runUmpin, type CliResult, assertRun } from '../support/service.ts';
@@ -34,53 +40,81 @@ const DEFAULT_POLICY_JSON = {
   logonFailuresBeforePinReset: 5, maxLogonAttempts: 15, resetPinText: '', umEnabledText: '',
 };
 
-describe('umpin administrator CLI', () => {
-  let dataDir: string;
-  let emptyDir: string;
-  let pickupDir: string;
-  let env: Record<string, string>;
-  let opened: OpenedServices;
-  let services: Services;
-  const umpin = (...args: string[]) => runUmpin(args, env);
-  const umpinWithInput = (input: string, ...args: string[]) => runUmpin(args, env, input);
-  const verifiers = async (login: string) => (await findRememberedPinVerifiers(services.store, login)).map((v) => v.toString('hex'));
+/** The settings `policy new sales …` below gives; the tests that only use the policy make it in process. */
+const SALES_SETTINGS = {
+  minPinLength: 8, pinLifetimeDays: null, pinHistoryCount: 10, allowCommonPatterns: true, strictRules: true,
+  logonFailuresBeforePinReset: 3, maxLogonAttempts: 10, resetPinText: 'Call 4400, "the help desk".', umEnabledText: 'Welcome',
+};
+const SALES = { name: 'sales', ...SALES_SETTINGS };
 
-  before(async () => {
-    dataDir = await makeDataDir();
-    emptyDir = await makeDataDir();
-    pickupDir = join(dataDir, 'pickup');
-    env = {
-      UMPIN_DATA_DIR: dataDir, UMPIN_LOG_LEVEL: 'silent', UMPIN_DATABASE_URL: '', UMPIN_SECRET_FILE: '', UMPIN_PICKUP_DIR: '', UMPIN_LISTEN: '',
-    };
-    opened = await openServices(loadConfig(env), pino({ level: 'silent' }));
-    services = opened.services;
-    // Mailboxes the tests only read or change; enabling them by the CLI is covered in cli.test.ts.
-    for (const [login, extension] of [['alice', '36697'], ['bob', '36698'], ['dave', '36699']] as const) {
-      await enableMailbox(services, login, { email: `${login}@example.com`, extension });
-    }
+/** carol as `mailbox enable carol …` below enables her (extension 36700); other tests enable her in process. */
+const CAROL: MailboxRequest = {
+  email: 'carol@example.com', policy: 'sales', language: 'de', firstName: 'Carol', lastName: 'Jones', notifyEmail: 'carol.private@example.net',
+};
+
+const ENV = { UMPIN_LOG_LEVEL: 'silent', UMPIN_DATABASE_URL: '', UMPIN_SECRET_FILE: '', UMPIN_PICKUP_DIR: '', UMPIN_LISTEN: '' };
+
+/** An empty data directory of the test's own, removed when the test ends. */
+async function emptyDataDir(t: TestContext): Promise<{ dir: string; env: Record<string, string> }> {
+  const dir = await makeDataDir();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return { dir, env: { ...ENV, UMPIN_DATA_DIR: dir } };
+}
+
+interface DataDir {
+  readonly dir: string;
+  readonly env: Record<string, string>;
+  readonly pickupDir: string;
+  readonly services: Services;
+  umpin(...args: string[]): Promise<CliResult>;
+  umpinWithInput(input: string, ...args: string[]): Promise<CliResult>;
+  verifiers(login: string): Promise<string[]>;
+  /** Enables `login`'s mailbox in process (address login@example.com unless given); enabling by the CLI is the enable test's and cli.test.ts's. */
+  enable(login: string, extension: string, request?: MailboxRequest): Promise<void>;
+}
+
+/**
+ * A data directory of the test's own, with services opened on it in this
+ * process (which makes the secret and the database, as a first CLI run
+ * would); closed and removed when the test ends.
+ */
+async function ownDataDir(t: TestContext): Promise<DataDir> {
+  const dir = await makeDataDir();
+  const env = { ...ENV, UMPIN_DATA_DIR: dir };
+  const opened = await openServices(loadConfig(env), pino({ level: 'silent' })).catch(async (error: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   });
-  after(async () => {
+  t.after(async () => {
     await opened.close();
-    await rm(dataDir, { recursive: true, force: true });
-    await rm(emptyDir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   });
+  const { services } = opened;
+  return {
+    dir, env, pickupDir: join(dir, 'pickup'), services,
+    umpin: (...args) => runUmpin(args, env),
+    umpinWithInput: (input, ...args) => runUmpin(args, env, input),
+    verifiers: async (login) => (await findRememberedPinVerifiers(services.store, login)).map((v) => v.toString('hex')),
+    async enable(login, extension, request = {}) {
+      await enableMailbox(services, login, { email: `${login}@example.com`, extension, ...request });
+    },
+  };
+}
 
+describe('umpin administrator CLI', () => {
   describe('help', () => {
-    let overview: CliResult, helps: CliResult[], noun: CliResult, nounHelp: CliResult, unknownVerb: CliResult;
     const helped = ['policy new', 'pin reset', 'audit'];
-    before(async () => {
-      [overview, noun, nounHelp, unknownVerb, ...helps] = await Promise.all([
-        umpin('--help'), umpin('policy'), umpin('policy', '--help'), umpin('mailbox', 'frobnicate'),
-        ...helped.map((name) => umpin(...name.split(' '), '--help')),
-      ]);
-    });
 
-    it('--help lists every command with a one-line summary', () => {
+    it('--help lists every command with a one-line summary', async (t) => {
+      const { env } = await emptyDataDir(t);
+      const overview = await runUmpin(['--help'], env);
       assertRun(overview, 0);
       for (const name of ALL_COMMANDS) assert.match(overview.stdout, new RegExp(`^  ${name} +\\S.*$`, 'm'), `the overview lists ${name}`);
     });
 
-    it('<command> --help shows the usage, an explanation and an example', () => {
+    it('<command> --help shows the usage, an explanation and an example', async (t) => {
+      const { env } = await emptyDataDir(t);
+      const helps = await Promise.all(helped.map((name) => runUmpin([...name.split(' '), '--help'], env)));
       for (const [i, name] of helped.entries()) {
         const result = helps[i] as CliResult;
         assertRun(result, 0, { stdout: new RegExp(`^Usage: umpin ${name}`) });
@@ -92,7 +126,11 @@ describe('umpin administrator CLI', () => {
       assert.match(helps[1]?.stdout ?? '', /lines starting\s+with # are skipped/, 'and what is skipped');
     });
 
-    it('a noun alone lists its commands (exit 2; with --help exit 0); an unknown verb is an unknown command', () => {
+    it('a noun alone lists its commands (exit 2; with --help exit 0); an unknown verb is an unknown command', async (t) => {
+      const { env } = await emptyDataDir(t);
+      const [noun, nounHelp, unknownVerb] = await Promise.all([
+        runUmpin(['policy'], env), runUmpin(['policy', '--help'], env), runUmpin(['mailbox', 'frobnicate'], env),
+      ]);
       assertRun(noun, 2, { stderr: /^umpin policy: choose a command\.\n\nCommands for policy:\n {2}policy new +create/ });
       for (const verb of ['new', 'set', 'show', 'remove']) assert.ok(noun.stderr.includes(`  policy ${verb} `));
       assertRun(nounHelp, 0, { stdout: /^Commands for policy:/ });
@@ -101,8 +139,8 @@ describe('umpin administrator CLI', () => {
   });
 
   describe('usage errors', () => {
-    it('are refused (exit 2, naming the option) before anything is opened or created', async () => {
-      const envEmpty = { ...env, UMPIN_DATA_DIR: emptyDir };
+    it('are refused (exit 2, naming the option) before anything is opened or created', async (t) => {
+      const { dir: emptyDir, env: envEmpty } = await emptyDataDir(t);
       const run = (...args: string[]) => runUmpin(args, envEmpty);
       const [notNumber, fraction, negative, notBoolean, since, limit, csvAndLogin, contradiction, setNothing] = await Promise.all([
         run('policy', 'new', 'x', '--min-pin-length', 'abc'),
@@ -127,8 +165,8 @@ describe('umpin administrator CLI', () => {
       assert.deepEqual(readdirSync(emptyDir), [], 'nothing was created');
     });
 
-    it('audit prune needs --before and a time it can read, checked before anything is opened', async () => {
-      const envEmpty = { ...env, UMPIN_DATA_DIR: emptyDir };
+    it('audit prune needs --before and a time it can read, checked before anything is opened', async (t) => {
+      const { dir: emptyDir, env: envEmpty } = await emptyDataDir(t);
       assertRun(await runUmpin(['audit', 'prune'], envEmpty), 2, { stderr: 'umpin audit prune: --before <time> is required: which events to delete is never a default.\nUsage: umpin audit prune --before <time>\n' });
       assertRun(await runUmpin(['audit', 'prune', '--before', 'last year'], envEmpty), 2, { stderr: 'umpin audit prune: --before "last year" is neither an ISO time' });
       assert.deepEqual(readdirSync(emptyDir), [], 'nothing was created');
@@ -136,12 +174,8 @@ describe('umpin administrator CLI', () => {
   });
 
   describe('policy new / set / show', () => {
-    const SALES = {
-      name: 'sales', minPinLength: 8, pinLifetimeDays: null, pinHistoryCount: 10, allowCommonPatterns: true, strictRules: true,
-      logonFailuresBeforePinReset: 3, maxLogonAttempts: 10, resetPinText: 'Call 4400, "the help desk".', umEnabledText: 'Welcome',
-    };
-
-    it('creates a policy from every setting, and refuses each setting out of range with Exchange-style messages (exit 1)', async () => {
+    it('creates a policy from every setting, and refuses each setting out of range with Exchange-style messages (exit 1)', async (t) => {
+      const { umpin } = await ownDataDir(t);
       const [created, strict, temp, low, high, unlimitedAndLong, again] = await Promise.all([
         umpin('policy', 'new', 'sales', '--min-pin-length', '8', '--pin-lifetime', 'Unlimited', '--pin-history-count', '10',
           '--allow-common-patterns', 'true', '--strict-rules', 'TRUE', '--logon-failures-before-pin-reset', '3', '--max-logon-attempts', '10',
@@ -175,7 +209,10 @@ describe('umpin administrator CLI', () => {
       assert.deepEqual(policies.find((p) => p.name === 'temp'), { ...DEFAULT_POLICY_JSON, name: 'temp' }, "a new policy has Exchange's defaults");
     });
 
-    it('set changes only the settings given, and refuses a change that breaks a rule without changing anything', async () => {
+    it('set changes only the settings given, and refuses a change that breaks a rule without changing anything', async (t) => {
+      const { umpin, services } = await ownDataDir(t);
+      await newPolicy(services, 'sales', SALES_SETTINGS);
+      await newPolicy(services, 'strict', { strictRules: true });
       const [set, crossRule, missing] = await Promise.all([
         umpin('policy', 'set', 'sales', '--pin-lifetime', '90', '--max-logon-attempts', 'Unlimited', '--allow-common-patterns', 'false'),
         umpin('policy', 'set', 'strict', '--logon-failures-before-pin-reset', '20', '--max-logon-attempts', '10'),
@@ -194,7 +231,9 @@ describe('umpin administrator CLI', () => {
   });
 
   describe('mailbox enable / set / show / list / disable', () => {
-    it('enables a mailbox with names, language, policy and a notify address; the welcome mail goes to the notify address', async () => {
+    it('enables a mailbox with names, language, policy and a notify address; the welcome mail goes to the notify address', async (t) => {
+      const { umpin, services, pickupDir } = await ownDataDir(t);
+      await newPolicy(services, 'sales', SALES_SETTINGS);
       const before = await listMailFiles(pickupDir);
       const result = await umpin('mailbox', 'enable', 'carol', '--email', 'carol@example.com', '--extension', '36700', '--policy', 'sales',
         '--language', 'de', '--first-name', 'Carol', '--last-name', 'Jones', '--notify-email', 'carol.private@example.net');
@@ -205,7 +244,10 @@ describe('umpin administrator CLI', () => {
       assert.ok(await isActivePin(services, 'carol', mails[0]?.pin ?? ''));
     });
 
-    it('show --json gives the settings and PIN state, never the salt or a verifier', async () => {
+    it('show --json gives the settings and PIN state, never the salt or a verifier', async (t) => {
+      const { umpin, services, enable } = await ownDataDir(t);
+      await newPolicy(services, 'sales', SALES_SETTINGS);
+      await enable('carol', '36700', CAROL);
       const [json, human] = await Promise.all([umpin('mailbox', 'show', 'carol', '--json'), umpin('mailbox', 'show', 'carol')]);
       assertRun(json, 0);
       const { pinSetAt, ...rest } = JSON.parse(json.stdout) as Record<string, unknown>;
@@ -219,7 +261,11 @@ describe('umpin administrator CLI', () => {
       assert.match(human.stdout, /^Policy +sales$/m);
     });
 
-    it('set changes only what is given, refuses a taken extension and an unknown policy, and clears the notify address with ""', async () => {
+    it('set changes only what is given, refuses a taken extension and an unknown policy, and clears the notify address with ""', async (t) => {
+      const { umpin, services, enable } = await ownDataDir(t);
+      await newPolicy(services, 'sales', SALES_SETTINGS);
+      await enable('alice', '36697');
+      await enable('carol', '36700', CAROL);
       const [taken, policy, nothing, missing] = await Promise.all([
         umpin('mailbox', 'set', 'carol', '--extension', '36697'),
         umpin('mailbox', 'set', 'carol', '--policy', 'nosuch'),
@@ -241,7 +287,9 @@ describe('umpin administrator CLI', () => {
       );
     });
 
-    it('set and show the voice mail settings a mail client changes; a bad value is refused, naming the option, and changes nothing', async () => {
+    it('set and show the voice mail settings a mail client changes; a bad value is refused, naming the option, and changes nothing', async (t) => {
+      const { umpin, services, enable } = await ownDataDir(t);
+      await enable('dave', '36699');
       const folder = 'AAAAAGsd2rbQLVtLobUGbrq/9IUBAEX2ikn/L8JJtI5WHI0FAW8AAAFXHhsAAA==';
       const [badNumber, badBool, badFolder] = await Promise.all([
         umpin('mailbox', 'set', 'dave', '--play-on-phone-dial-string', 'home', '--language', 'fr'),
@@ -270,7 +318,11 @@ describe('umpin administrator CLI', () => {
       assert.equal((await services.store.findMailbox('dave'))?.voiceMail.playOnPhoneDialString, '', 'the administrator may clear it');
     });
 
-    it('list prints one line per mailbox with its flags; --json an array', async () => {
+    it('list prints one line per mailbox with its flags; --json an array', async (t) => {
+      const { umpin, services, enable } = await ownDataDir(t);
+      await newPolicy(services, 'sales', SALES_SETTINGS);
+      for (const [login, extension] of [['alice', '36697'], ['bob', '36698'], ['dave', '36699']] as const) await enable(login, extension);
+      await enable('carol', '36701', { ...CAROL, email: 'carol.jones@example.com', notifyEmail: null });
       await services.store.setLockedOut('bob', true);
       const [human, json] = await Promise.all([umpin('mailbox', 'list'), umpin('mailbox', 'list', '--json')]);
       assertRun(human, 0);
@@ -288,7 +340,9 @@ describe('umpin administrator CLI', () => {
       assert.ok(mailboxes.every((m) => !('pinSalt' in m)));
     });
 
-    it('disable removes the mailbox and its PINs; a second disable exits 1', async () => {
+    it('disable removes the mailbox and its PINs; a second disable exits 1', async (t) => {
+      const { umpin, services, enable, verifiers } = await ownDataDir(t);
+      await enable('dave', '36699');
       const disabled = await umpin('mailbox', 'disable', 'dave');
       assertRun(disabled, 0, { stdout: 'Disabled voice mail for dave' });
       assert.equal(await services.store.findMailbox('dave'), undefined);
@@ -298,7 +352,10 @@ describe('umpin administrator CLI', () => {
   });
 
   describe('policy remove', () => {
-    it('removes an unused policy, and refuses one in use, the default policy and an unknown one (exit 1)', async () => {
+    it('removes an unused policy, and refuses one in use, the default policy and an unknown one (exit 1)', async (t) => {
+      const { umpin, services, enable } = await ownDataDir(t);
+      for (const name of ['sales', 'strict', 'temp']) await newPolicy(services, name, {});
+      await enable('carol', '36700', { policy: 'sales' });
       const [inUse, unused, builtIn, missing] = await Promise.all([
         umpin('policy', 'remove', 'sales'), umpin('policy', 'remove', 'temp'), umpin('policy', 'remove', 'default'), umpin('policy', 'remove', 'nosuch'),
       ]);
@@ -311,12 +368,15 @@ describe('umpin administrator CLI', () => {
   });
 
   describe('pin reset / show / unlock / lock', () => {
-    before(async () => {
-      // sam lives under the strict rules, with an extension whose end is a repeated digit.
-      await enableMailbox(services, 'sam', { email: 'sam@example.com', extension: '52222', policy: 'strict' });
-    });
+    /** sam lives under the strict rules, with an extension whose end is a repeated digit. */
+    const enableSam = async ({ services, enable }: DataDir) => {
+      await newPolicy(services, 'strict', { strictRules: true });
+      await enable('sam', '52222', { policy: 'strict' });
+    };
 
-    it('sets a chosen PIN without mail: it is active at once, expired as asked', async () => {
+    it('sets a chosen PIN without mail: it is active at once, expired as asked', async (t) => {
+      const { umpinWithInput, services, pickupDir, enable } = await ownDataDir(t);
+      await enable('alice', '36697');
       const before = await listMailFiles(pickupDir);
       const result = await umpinWithInput('48151623\n', 'pin', 'reset', 'alice', '--pin-stdin', '--expired', 'false', '--no-email');
       assertRun(result, 0, { stdout: 'Set the PIN of alice (expired: no, locked out: no); no mail was sent.\n' });
@@ -327,7 +387,10 @@ describe('umpin administrator CLI', () => {
       assert.equal((await services.store.findMailbox('alice'))?.pinExpired, false);
     });
 
-    it('refuses a PIN that breaks several rules, listing every rule id on its own line, and changes nothing', async () => {
+    it('refuses a PIN that breaks several rules, listing every rule id on its own line, and changes nothing', async (t) => {
+      const d = await ownDataDir(t);
+      const { umpin, services, pickupDir, verifiers, dir: dataDir } = d;
+      await enableSam(d);
       const before = { mailbox: await services.store.findMailbox('sam'), verifiers: await verifiers('sam'), mails: await listMailFiles(pickupDir) };
       const pinFile = join(dataDir, 'sam.pin');
       await writeFile(pinFile, '2222\n', { mode: 0o600 });
@@ -341,7 +404,9 @@ describe('umpin administrator CLI', () => {
       assert.equal(await isActivePin(services, 'sam', '2222'), false);
     });
 
-    it('refuses a PIN given as an argument, or from two places, before reading or changing anything', async () => {
+    it('refuses a PIN given as an argument, or from two places, before reading or changing anything', async (t) => {
+      const { umpin, umpinWithInput, services, pickupDir, verifiers, enable, dir: dataDir } = await ownDataDir(t);
+      await enable('alice', '36697');
       const before = { mailbox: await services.store.findMailbox('alice'), verifiers: await verifiers('alice'), mails: await listMailFiles(pickupDir) };
       const [argument, both, missingFile, withCsv] = await Promise.all([
         umpin('pin', 'reset', 'alice', '--pin', '73951842', '--no-email'),
@@ -357,7 +422,11 @@ describe('umpin administrator CLI', () => {
       assert.deepEqual({ mailbox: await services.store.findMailbox('alice'), verifiers: await verifiers('alice'), mails: await listMailFiles(pickupDir) }, before, 'nothing changed');
     });
 
-    it('mails the PIN to --notify-email; --locked-out true locks; unlock and lock follow', async () => {
+    it('mails the PIN to --notify-email; --locked-out true locks; unlock and lock follow', async (t) => {
+      const d = await ownDataDir(t);
+      const { umpin, services, pickupDir } = d;
+      await enableSam(d);
+      await d.enable('bob', '36698');
       const before = await listMailFiles(pickupDir);
       const [notify, noPin, badFlag, missing] = await Promise.all([
         umpin('pin', 'reset', 'sam', '--notify-email', 'helpdesk@example.com', '--locked-out', 'true'),
@@ -385,13 +454,16 @@ describe('umpin administrator CLI', () => {
   });
 
   describe('pin reset --csv', () => {
-    before(async () => {
-      for (const [login, extension] of [['erin', '40001'], ['frank', '40002'], ['grace', '40003']] as const) {
-        await enableMailbox(services, login, { email: `${login}@example.com`, extension });
-      }
-    });
+    /** erin, frank and grace, as the CSV files below name them. */
+    const enableTheTeam = async ({ enable }: DataDir) => {
+      for (const [login, extension] of [['erin', '40001'], ['frank', '40002'], ['grace', '40003']] as const) await enable(login, extension);
+    };
 
-    it('resets the good lines, reports every line, and exits 1 when any line failed', async () => {
+    it('resets the good lines, reports every line, and exits 1 when any line failed', async (t) => {
+      const d = await ownDataDir(t);
+      const { umpin, services, pickupDir, verifiers, dir: dataDir } = d;
+      await enableTheTeam(d);
+      await d.enable('bob', '36698');
       const csv = [
         '# help desk, batch 7',
         'Login,PIN,expired,locked_out,notify_email',
@@ -433,7 +505,10 @@ describe('umpin administrator CLI', () => {
       assert.deepEqual(await services.store.findMailbox('bob'), before.bob, "bob's bad line changed nothing");
     });
 
-    it('reads standard input with -, and --no-email makes the default for every line', async () => {
+    it('reads standard input with -, and --no-email makes the default for every line', async (t) => {
+      const d = await ownDataDir(t);
+      const { umpinWithInput, services, pickupDir } = d;
+      await enableTheTeam(d);
       const before = await listMailFiles(pickupDir);
       const result = await umpinWithInput('login,pin,notify_email\nerin,97531864,\nfrank,,\ngrace,97531864,a@example.com\n', 'pin', 'reset', '--csv', '-', '--no-email', '--expired', 'false');
       assertRun(result, 1);
@@ -448,7 +523,9 @@ describe('umpin administrator CLI', () => {
       assert.deepEqual(await listMailFiles(pickupDir), before, 'no mail was written');
     });
 
-    it("reads a file Excel saved in a de or fr locale as it is: BOM, semicolons, CRLF", async () => {
+    it("reads a file Excel saved in a de or fr locale as it is: BOM, semicolons, CRLF", async (t) => {
+      const { umpin, services, enable, dir: dataDir } = await ownDataDir(t);
+      await enable('erin', '40001');
       const excel = join(dataDir, 'excel-de.csv');
       await writeFile(excel, '\uFEFFlogin;pin;expired\r\nerin;31847265;false\r\n');
       const result = await umpin('pin', 'reset', '--csv', excel, '--no-email');
@@ -457,7 +534,10 @@ describe('umpin administrator CLI', () => {
       assert.equal((await services.store.findMailbox('erin'))?.pinExpired, false);
     });
 
-    it('refuses a file without a login column, with an unknown column, or with an unclosed quote (exit 2), before any reset', async () => {
+    it('refuses a file without a login column, with an unknown column, or with an unclosed quote (exit 2), before any reset', async (t) => {
+      const own = await ownDataDir(t);
+      const { umpin, umpinWithInput, pickupDir, verifiers, dir: dataDir } = own;
+      await enableTheTeam(own);
       const noLogin = join(dataDir, 'no-login.csv');
       const unknownColumn = join(dataDir, 'unknown.csv');
       const unclosed = join(dataDir, 'unclosed.csv');
@@ -487,7 +567,12 @@ describe('umpin administrator CLI', () => {
   });
 
   describe('audit', () => {
-    it('--json --login prints one object per line for that mailbox, oldest first; --limit keeps the newest', async () => {
+    it('--json --login prints one object per line for that mailbox, oldest first; --limit keeps the newest', async (t) => {
+      const { umpin, services, enable } = await ownDataDir(t);
+      // grace's trail as `pin reset --csv` leaves it: enabled, a line with a bad notify address, then a reset mailed to the help desk.
+      await enable('grace', '40003');
+      await assert.rejects(resetPinByAdmin(services, 'grace', { pin: '86420975', expired: false, notifyEmail: 'help, desk <helpdesk@example.com>' }), /is not an e-mail address/);
+      await resetPinByAdmin(services, 'grace', { pin: '86420975', expired: false, notifyEmail: 'helpdesk@example.com' });
       const [json, limited, human, future] = await Promise.all([
         umpin('audit', '--json', '--login', 'grace'),
         umpin('audit', '--login', 'grace', '--limit', '1', '--json'),
@@ -516,31 +601,29 @@ describe('umpin administrator CLI', () => {
       assertRun(future, 0, { stdout: /^$/ });
     });
 
-    it('prune --before deletes the older events only, says how many, and is itself audited', async () => {
-      const own = await makeDataDir(); // its own trail: a prune must not reach the events the other tests read
-      try {
-        const ownEnv = { ...env, UMPIN_DATA_DIR: own };
-        const seeded = await openServices(loadConfig(ownEnv), pino({ level: 'silent' }));
-        const now = Date.now();
-        for (const days of [400, 40, 10]) {
-          await seeded.services.store.appendAudit({ at: new Date(now - days * 86_400_000), event: 'pin.logon', outcome: 'ok', login: 'zoe', actor: 'phone', source: '192.0.2.1' });
-        }
-        await seeded.close();
-        const pruned = await runUmpin(['audit', 'prune', '--before', '30d'], ownEnv);
-        assertRun(pruned, 0, { stdout: /^Deleted 2 audit events from before \d{4}-\d\d-\d\dT[\d:.]+Z\.\n$/ });
-        const left = await runUmpin(['audit', '--json'], ownEnv);
-        assertRun(left, 0);
-        const events = left.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { event: string; login: string | null; actor: string; detail: Record<string, unknown> });
-        assert.deepEqual(events.map((e) => [e.event, e.login, e.actor, e.detail.deleted]), [['pin.logon', 'zoe', 'phone', undefined], ['audit.prune', null, 'admin', 2]]);
-        const again = await runUmpin(['audit', 'prune', '--before', '30d'], ownEnv);
-        assertRun(again, 0, { stdout: /^Deleted 0 audit events from before / });
-        assert.equal((await runUmpin(['audit', '--json'], ownEnv)).stdout, left.stdout, 'nothing to delete: nothing changed, not even the trail');
-      } finally {
-        await rm(own, { recursive: true, force: true });
+    it('prune --before deletes the older events only, says how many, and is itself audited', async (t) => {
+      const { umpin, services } = await ownDataDir(t);
+      const now = Date.now();
+      for (const days of [400, 40, 10]) {
+        await services.store.appendAudit({ at: new Date(now - days * 86_400_000), event: 'pin.logon', outcome: 'ok', login: 'zoe', actor: 'phone', source: '192.0.2.1' });
       }
+      const pruned = await umpin('audit', 'prune', '--before', '30d');
+      assertRun(pruned, 0, { stdout: /^Deleted 2 audit events from before \d{4}-\d\d-\d\dT[\d:.]+Z\.\n$/ });
+      const left = await umpin('audit', '--json');
+      assertRun(left, 0);
+      const events = left.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { event: string; login: string | null; actor: string; detail: Record<string, unknown> });
+      assert.deepEqual(events.map((e) => [e.event, e.login, e.actor, e.detail.deleted]), [['pin.logon', 'zoe', 'phone', undefined], ['audit.prune', null, 'admin', 2]]);
+      const again = await umpin('audit', 'prune', '--before', '30d');
+      assertRun(again, 0, { stdout: /^Deleted 0 audit events from before / });
+      assert.equal((await umpin('audit', '--json')).stdout, left.stdout, 'nothing to delete: nothing changed, not even the trail');
     });
 
-    it('shows refused PIN changes with the rules they broke', async () => {
+    it('shows refused PIN changes with the rules they broke', async (t) => {
+      const { umpin, services, enable } = await ownDataDir(t);
+      // sam under the strict rules, extension 52222, and the PIN 2222 refused, as `pin reset sam --pin-file` refuses it.
+      await newPolicy(services, 'strict', { strictRules: true });
+      await enable('sam', '52222', { policy: 'strict' });
+      await assert.rejects(resetPinByAdmin(services, 'sam', { pin: '2222' }), /does not meet the PIN policy/);
       const result = await umpin('audit', '--login', 'sam', '--json');
       const refused = result.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.outcome === 'policy-violated');
       assert.deepEqual(refused.map((e) => e.detail), [{ rules: 'pin.too-short pin.repeated pin.extension pin.repeated-group pin.two-digits pin.triple' }]);
@@ -548,7 +631,8 @@ describe('umpin administrator CLI', () => {
   });
 
   describe('apikey add / list / revoke', () => {
-    it('prints a new key once, lists keys without it, and revokes it', async () => {
+    it('prints a new key once, lists keys without it, and revokes it', async (t) => {
+      const { umpin, services } = await ownDataDir(t);
       const added = await umpin('apikey', 'add', 'asterisk-1');
       assertRun(added, 0, { stdout: /^umpin_[0-9a-f]{16}_[A-Za-z0-9_-]{43}\n$/, stderr: 'it cannot be shown again' });
       const key = added.stdout.trim();
