@@ -2,8 +2,8 @@
 import { once } from 'node:events';
 
 /** Text to stdout, waiting when the reader is slower than the database, so nothing piles up in memory. */
-export async function write(text: string): Promise<void> {
-  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+export async function write(text: string, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
 }
 
 export const printLine = (line: string): Promise<void> => write(`${line}\n`);
@@ -15,13 +15,15 @@ export const printLine = (line: string): Promise<void> => write(`${line}\n`);
  * header is printed with the first batch; nothing at all when no row came.
  * Returns how many rows there were.
  */
-export async function printTableStream(header: readonly string[], rows: AsyncIterable<readonly string[]>, batch = 500): Promise<number> {
+export async function printTableStream(
+  header: readonly string[], rows: AsyncIterable<readonly string[]>, batch = 500, out: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
   const widths = header.map((cell) => cell.length);
   let pending: (readonly string[])[] = [header];
   let count = 0;
   const flush = async () => {
     for (const row of pending) row.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
-    await write(pending.map((row) => `${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')}\n`).join(''));
+    await write(pending.map((row) => `${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')}\n`).join(''), out);
     pending = [];
   };
   for await (const row of rows) {
